@@ -1,0 +1,110 @@
+"""backup-incident: history since the cursor → names → CSV merged into the Jira transcript."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from typing import Any
+
+from prefect import flow, get_run_logger
+from prefect.runtime import flow_run
+from slack_sdk import WebClient
+
+from tasks import jira as jira_tasks
+from tasks import messages
+from tasks import slack as slack_tasks
+from tasks import transcript
+from tasks.clients import jira_client, slack_client
+from tasks.errors import IrbotError
+from tasks.settings import get_settings
+from tasks.state import IncidentState, incident_lock, load_incident, save_incident
+
+
+def notify(slack: WebClient, channel_id: str, text: str) -> None:
+    """A status notice in the channel; marked so later backups leave it out."""
+    try:
+        slack_tasks.post_message(slack, channel_id, text, metadata=messages.notice_metadata("backup"))
+    except Exception:
+        get_run_logger().exception("Could not post a backup notice in %s", channel_id)
+
+
+@flow(name="backup-incident")
+def backup_incident(channel_id: str, requested_by: str | None = None) -> dict[str, Any]:
+    """Append the channel's new messages to the incident's transcript on Jira, exactly once."""
+    settings = get_settings()
+    slack = slack_client(settings)
+    state = load_incident(channel_id)  # NotAnIncident fails the run with a clear message
+    who = f"<@{requested_by}>" if requested_by else "an operator (Prefect)"
+    notify(slack, channel_id, f"Backup to {state.case_key} requested by {who}…")
+    try:
+        with incident_lock(channel_id):
+            result = _backup_locked(slack, channel_id, requested_by)
+    except Exception as exc:
+        reason = exc.user_message if isinstance(exc, IrbotError) else type(exc).__name__
+        notify(slack, channel_id,
+               f"Backup failed ({reason}). Nothing was lost: the next backup starts from the "
+               f"same point. Details: {flow_run.ui_url or 'the Prefect UI'}")
+        raise
+    if result["new_messages"]:
+        notify(slack, channel_id, f"Backup saved to {result['case_key']}: "
+               f"{result['new_messages']} new messages, {result['total_messages']} in total.")
+    else:
+        notify(slack, channel_id, "Nothing new since the last backup; Jira is unchanged.")
+    return result
+
+
+def _backup_locked(slack: WebClient, channel_id: str, requested_by: str | None) -> dict[str, Any]:
+    """The read-merge-write cycle; the caller holds the incident lock."""
+    log = get_run_logger()
+    state = load_incident(channel_id)  # re-read under the lock: another backup may have moved it
+    fetched = slack_tasks.fetch_history_since(slack, channel_id, state.backup_cursor)
+    rows = [m for m in fetched if not messages.is_irbot_notice(m)]
+    summary: dict[str, Any] = {"case_key": state.case_key, "new_messages": 0,
+                               "total_messages": state.message_count,
+                               "attachment_id": state.transcript_attachment_id}
+    if not rows:
+        log.info("No new messages since %s", state.backup_cursor or "the start")
+        return summary
+
+    names = slack_tasks.user_names(slack, sorted(transcript.author_ids(rows)))
+    fresh = transcript.messages_to_frame(rows, names)
+    jira = jira_client()
+    filename = jira_tasks.transcript_filename(state.case_key, channel_id)
+    # Every stored copy counts: a crash between upload and delete leaves two.
+    copies = jira_tasks.list_transcripts(jira, state.case_key, filename)
+    stored = transcript.merge(
+        transcript.read_csv(jira_tasks.download_attachment(jira, c["id"])) for c in copies)
+    merged = transcript.neutralise(transcript.merge([stored, fresh]))
+    content = transcript.to_csv(merged)
+    digest = hashlib.sha256(content).hexdigest()
+    added = len(merged) - len(stored)
+
+    if added == 0 and copies:
+        # A repeat (e.g. after a crash before the cursor moved): the newest copy is complete.
+        new_id = copies[-1]["id"]
+        for copy in copies[:-1]:
+            jira_tasks.delete_attachment(jira, copy["id"])
+        _advance(state, fetched[-1]["ts"], new_id, len(stored))
+        return summary | {"attachment_id": new_id, "total_messages": len(stored)}
+    # Upload first, then delete: a crash in between leaves two copies, never none.
+    new_id = jira_tasks.upload_attachment(jira, state.case_key, content, filename)
+    for copy in copies:
+        if copy["id"] != new_id:
+            jira_tasks.delete_attachment(jira, copy["id"])
+    _advance(state, fetched[-1]["ts"], new_id, len(merged))
+    jira_tasks.add_comment(jira, state.case_key,
+                           messages.backup_comment(added, len(merged), filename, digest,
+                                                   requested_by))
+    log.info("Stored %s new rows (%s total) as attachment %s", added, len(merged), new_id)
+    summary.update(new_messages=added, total_messages=len(merged), attachment_id=new_id,
+                   sha256=digest, filename=filename)
+    return summary
+
+
+def _advance(state: IncidentState, cursor: str, attachment_id: str, total: int) -> None:
+    """Move the cursor: only ever called once the merged CSV is safely in Jira."""
+    state.backup_cursor = str(cursor)
+    state.transcript_attachment_id = attachment_id
+    state.message_count = total
+    state.last_backup_at = datetime.now(UTC)
+    save_incident(state)

@@ -1,0 +1,147 @@
+"""create-incident: Jira case → channel(s) → description → state → invitations → record → welcome."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from prefect import flow, get_run_logger
+from prefect.runtime import flow_run
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from tasks import jira as jira_tasks
+from tasks import messages
+from tasks import slack as slack_tasks
+from tasks.clients import jira_client, slack_client
+from tasks.errors import ChannelNameTaken, IrbotError, NotAnIncident, VendorRefused
+from tasks.settings import get_settings
+from tasks.state import IncidentState, create_lock, incident_lock, load_incident, save_incident
+
+
+def open_channel(slack: WebClient, name: str, case_url: str) -> dict[str, Any]:
+    """Create the channel, or reuse it when a previous attempt of ours already made it."""
+    try:
+        return slack_tasks.create_channel(slack, name)
+    except SlackApiError as exc:
+        if slack_tasks.error_code(exc) != "name_taken":
+            raise VendorRefused(f"Could not create #{name}. "
+                                + slack_tasks.describe_slack_error(exc)) from exc
+    existing = slack_tasks.find_channel_by_name(slack, name)
+    me = slack_tasks.bot_identity(slack)
+    described = existing and case_url in (
+        str((existing.get("topic") or {}).get("value", ""))
+        + str((existing.get("purpose") or {}).get("value", "")))
+    if existing and (existing.get("creator") == me["user_id"] or described):
+        if existing.get("is_archived"):
+            raise ChannelNameTaken(f"#{name} exists but is archived. Unarchive it in Slack, "
+                                   "then run /irbot create again.")
+        return existing
+    raise ChannelNameTaken(f"#{name} already exists and was not created by irbot. Rename or "
+                           "archive that channel, or use a different case key.")
+
+
+def previous_state(channel_id: str) -> IncidentState | None:
+    """State left by an earlier attempt for the same channel (a re-submission)."""
+    try:
+        return load_incident(channel_id)
+    except NotAnIncident:
+        return None
+
+
+@flow(name="create-incident")
+def create_incident(
+    requested_by: str,
+    invitees: list[str],
+    title: str = "",
+    severity: str = "",
+    existing_case: str | None = None,
+    exec_channel: bool = False,
+    exec_invitees: list[str] | None = None,
+    origin_channel: str | None = None,
+) -> dict[str, str]:
+    """Open an incident: its Jira case, channel(s), state and people."""
+    settings = get_settings()
+    slack = slack_client(settings)
+    log = get_run_logger()
+    try:
+        if existing_case:
+            key = jira_tasks.check_case(jira_client(settings), existing_case)
+        else:
+            fields = jira_tasks.issue_fields(settings.JIRA_PROJECT, settings.JIRA_ISSUE_TYPE,
+                                             title, severity, requested_by)
+            key = jira_tasks.create_case(jira_client(settings), fields)
+        case_url = settings.jira_browse_url(key)
+        description = messages.channel_description(key, case_url)
+
+        channel = open_channel(slack, messages.incident_channel_name(key), case_url)
+        slack_tasks.set_description(slack, channel["id"], description)
+        created = [(str(channel["name"]), _created_at(channel))]
+        exec_ch: dict[str, Any] | None = None
+        if exec_channel:
+            exec_ch = open_channel(slack, messages.exec_channel_name(key), case_url)
+            slack_tasks.set_description(slack, exec_ch["id"], description)
+            created.append((str(exec_ch["name"]), _created_at(exec_ch)))
+
+        # Save before inviting: a responder's first command may arrive right after the invite.
+        create_lock(channel["id"])
+        with incident_lock(channel["id"]):
+            state = previous_state(channel["id"]) or IncidentState(
+                case_key=key, case_url=case_url, title=title, severity=severity,
+                channel_id=channel["id"], channel_name=channel["name"],
+                created_by=requested_by, created_at=datetime.now(UTC),
+            )
+            if exec_ch is not None:
+                state.exec_channel_id, state.exec_channel_name = exec_ch["id"], exec_ch["name"]
+            save_incident(state)
+
+        skipped = slack_tasks.invite_users(slack, channel["id"], [requested_by, *invitees])
+        if exec_ch is not None:
+            skipped |= slack_tasks.invite_users(
+                slack, exec_ch["id"], [requested_by, *(exec_invitees or [])])
+
+        jira_tasks.add_comment(jira_client(settings), key,
+                               messages.channels_comment(created, requested_by))
+        text, blocks = messages.welcome_message(
+            key, case_url, title, severity, requested_by,
+            messages.duration_text(settings.IRBOT_ARCHIVE_DELAY_SECONDS))
+        slack_tasks.post_message(slack, channel["id"], text, blocks)
+        slack_tasks.tell_user(slack, origin_channel, requested_by,
+                              _ready_text(key, channel["id"], exec_ch, skipped))
+        log.info("Incident %s ready in #%s", key, channel["name"])
+        return {"case_key": key, "channel_id": str(channel["id"]),
+                "exec_channel_id": str(exec_ch["id"]) if exec_ch else ""}
+    except IrbotError as exc:
+        _report_failure(slack, origin_channel, requested_by, exc.user_message)
+        raise
+    except Exception:
+        _report_failure(slack, origin_channel, requested_by,
+                        "Something unexpected went wrong; the flow run shows the details.")
+        raise
+
+
+def _created_at(channel: dict[str, Any]) -> datetime:
+    created = channel.get("created")
+    return datetime.fromtimestamp(int(created), UTC) if created else datetime.now(UTC)
+
+
+def _ready_text(key: str, channel_id: str, exec_ch: dict[str, Any] | None,
+                skipped: dict[str, str]) -> str:
+    text = f"Incident {key} is ready: <#{channel_id}>"
+    if exec_ch is not None:
+        text += f" (executive channel <#{exec_ch['id']}>)"
+    if skipped:
+        names = ", ".join(f"<@{user}> ({reason.replace('_', ' ')})"
+                          for user, reason in skipped.items())
+        text += f". Not invited: {names}"
+    return text + "."
+
+
+def _report_failure(slack: WebClient, channel: str | None, user: str, reason: str) -> None:
+    """Tell the requester what failed and where to look; never mask the original error."""
+    run_url = flow_run.ui_url or ""
+    text = f"Could not create the incident. {reason}" + (f" Run: {run_url}" if run_url else "")
+    try:
+        slack_tasks.tell_user(slack, channel, user, text)
+    except Exception:
+        get_run_logger().exception("Could not tell %s that the incident failed", user)

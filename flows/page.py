@@ -1,0 +1,67 @@
+"""page-team: PagerDuty trigger → note in the channel → comment on the case."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import flow, get_run_logger
+from slack_sdk.errors import SlackApiError
+
+from tasks import jira as jira_tasks
+from tasks import pagerduty
+from tasks import slack as slack_tasks
+from tasks.clients import jira_client, slack_client
+from tasks.errors import IrbotError, NotAnIncident
+from tasks.settings import get_settings
+from tasks.state import IncidentState, load_incident
+
+
+def _incident(channel_id: str) -> IncidentState | None:
+    try:
+        return load_incident(channel_id)
+    except NotAnIncident:
+        return None
+
+
+@flow(name="page-team")
+def page_team(channel_id: str, team: str, message: str = "",
+              requested_by: str | None = None) -> dict[str, Any]:
+    """Page an on-call team about this incident (or, outside one, about this channel)."""
+    settings = get_settings()
+    slack = slack_client(settings)
+    state = _incident(channel_id)
+    who = f"<@{requested_by}>" if requested_by else "an operator"
+    scope = state.case_key if state else channel_id
+    subject = f"{state.case_key}: {state.title}" if state and state.title else (
+        state.case_key if state else f"Slack channel {channel_id}")
+    summary = f"[irbot] {subject}" + (f" — {message}" if message else "")
+    slack_link = f"https://slack.com/app_redirect?channel={channel_id}"
+    links = [{"href": slack_link, "text": "Slack channel"}]
+    if state:
+        links.append({"href": state.case_url, "text": f"Jira {state.case_key}"})
+    event = pagerduty.trigger_event(
+        dedup=pagerduty.dedup_key(scope, team), summary=summary,
+        severity=pagerduty.pd_severity(state.severity if state else None),
+        source=f"slack:{channel_id}", links=links,
+        details={"requested_by": requested_by or "", "message": message, "team": team})
+    try:
+        dedup = pagerduty.send_trigger(team, event)
+    except IrbotError as exc:
+        _tell(slack, channel_id, requested_by, f"Could not page `{team}`: {exc.user_message}")
+        raise
+    note = f"{who} paged *{team}*" + (f": {message}" if message else "") + f" (dedup key `{dedup}`)"
+    try:
+        slack_tasks.post_message(slack, channel_id, note)
+    except SlackApiError:  # irbot is not in that channel: tell the person who paged
+        _tell(slack, channel_id, requested_by, note)
+    if state:
+        jira_tasks.add_comment(jira_client(settings), state.case_key,
+                               f"PagerDuty: team {team} paged by Slack user {requested_by or '-'}"
+                               + (f": {message}" if message else "") + f" (dedup key {dedup})")
+    get_run_logger().info("Paged %s with dedup key %s", team, dedup)
+    return {"team": team, "dedup_key": dedup}
+
+
+def _tell(slack: Any, channel_id: str, user: str | None, text: str) -> None:
+    if user:
+        slack_tasks.tell_user(slack, channel_id, user, text)

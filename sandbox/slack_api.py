@@ -1,0 +1,129 @@
+"""Slack Web API endpoint (/slack/api/<method>) and response URLs (/slack/response/<key>)."""
+
+from __future__ import annotations
+
+import hmac
+import time
+from collections.abc import Callable
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+
+from sandbox import slack_chat, slack_conversations, slack_history, slack_users, slack_views
+from sandbox.recording import RecordedRequest, safe_headers
+from sandbox.slack_params import Params, SlackError, merged_params
+from sandbox.slack_store import RESPONSE_URL_MAX_POSTS, Workspace
+from sandbox.state import SandboxState
+from sandbox.web import fault_response, json_response, read_json
+
+Method = Callable[[Workspace, Params], dict[str, Any]]
+
+METHODS: dict[str, Method] = {
+    "auth.test": slack_users.auth_test,
+    "users.info": slack_users.users_info,
+    "users.list": slack_users.users_list,
+    "conversations.create": slack_conversations.create,
+    "conversations.info": slack_conversations.info,
+    "conversations.list": slack_conversations.list_,
+    "conversations.setTopic": slack_conversations.set_topic,
+    "conversations.setPurpose": slack_conversations.set_purpose,
+    "conversations.invite": slack_conversations.invite,
+    "conversations.archive": slack_conversations.archive,
+    "conversations.history": slack_history.history,
+    "conversations.replies": slack_history.replies,
+    "chat.postMessage": slack_chat.post_message,
+    "chat.postEphemeral": slack_chat.post_ephemeral,
+    "chat.update": slack_chat.update,
+    "views.open": slack_views.open_,
+    "views.update": slack_views.update,
+}
+
+
+def slack_routes(state: SandboxState) -> list[Route]:
+    async def api(request: Request) -> Response:
+        method = request.path_params["method"]
+        header = request.headers.get("authorization", "")
+        try:
+            raw = await merged_params(request)
+            parse_error = None
+        except SlackError as exc:
+            raw, parse_error = {}, exc
+        token = header[len("Bearer "):].strip() if header.startswith("Bearer ") else ""
+        token = token or str(raw.get("token") or "")  # Slack also takes the token as a param
+        auth_valid = bool(token) and hmac.compare_digest(
+            token.encode(), state.credentials.bot_token.encode())
+        response = _answer(state, method, Params(raw), token, auth_valid, parse_error)
+        state.record(RecordedRequest(
+            service="slack",
+            name=method,
+            http_method=request.method,
+            path=request.url.path,
+            query=dict(request.query_params),
+            params={k: v for k, v in raw.items() if k != "token"},  # never keep a token
+            headers=safe_headers(request.headers),
+            auth_present=bool(token),
+            auth_valid=auth_valid,
+            status=response.status_code,
+            at=time.time(),
+        ))
+        return response
+
+    async def response_url(request: Request) -> Response:
+        key = request.path_params["key"]
+        body, error = await read_json(request)
+        with state.lock:
+            slot = state.slack.response_urls.get(key)
+            if slot is None:
+                response: Response = PlainTextResponse("no_such_url", 404)
+            elif slot.posts >= RESPONSE_URL_MAX_POSTS:
+                response = PlainTextResponse("used_url", 404)
+            elif error or not isinstance(body, dict):
+                response = PlainTextResponse("invalid_payload", 400)
+            else:
+                slot.posts += 1
+                state.slack.responses.append({"url": str(request.url), "body": body})
+                response = PlainTextResponse("ok")
+        state.record(RecordedRequest(
+            service="slack",
+            name="response_url",
+            http_method=request.method,
+            path=request.url.path,
+            query=dict(request.query_params),
+            params=body,
+            headers=safe_headers(request.headers),
+            auth_present=False,
+            auth_valid=False,
+            status=response.status_code,
+            at=time.time(),
+        ))
+        return response
+
+    return [
+        Route("/slack/api/{method}", api, methods=["GET", "POST"]),
+        Route("/slack/response/{key}", response_url, methods=["POST"]),
+    ]
+
+
+def _answer(state: SandboxState, method: str, params: Params, token: str, auth_valid: bool,
+            parse_error: SlackError | None) -> Response:
+    with state.lock:
+        fault = state.faults.take("slack", method)
+        if fault is not None:
+            return fault_response(fault)
+        try:
+            if not token:
+                raise SlackError("not_authed")
+            if not auth_valid:
+                raise SlackError("invalid_auth")
+            if parse_error is not None:
+                raise parse_error
+            handler = METHODS.get(method)
+            if handler is None:
+                raise SlackError("unknown_method")
+            body = {"ok": True, **handler(state.slack, params)}
+        except SlackError as exc:
+            body = exc.body()
+        # Rendered under the lock: the body may still share nested values with the store.
+        return json_response(body)

@@ -1,0 +1,183 @@
+"""Everything the sandbox knows, behind one lock, and the operations tests use to seed it.
+
+The HTTP handlers and these operations run on different threads (uvicorn's loop thread and the
+test's thread), so every read or write of the stores happens while holding `lock`.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from sandbox.faults import Fault, FaultBook, Service
+from sandbox.jira_store import JiraStore
+from sandbox.recording import RecordedRequest
+from sandbox.slack_store import Channel, Message, Workspace
+
+
+@dataclass(frozen=True)
+class Credentials:
+    bot_token: str
+    jira_user: str
+    jira_token: str
+
+
+class SandboxState:
+    def __init__(
+        self, *, credentials: Credentials, jira_projects: tuple[str, ...], team_id: str,
+        bot_user_id: str, bot_id: str, app_id: str,
+    ) -> None:
+        self.lock = threading.Lock()
+        self.credentials = credentials
+        self.slack = Workspace(team_id=team_id, bot_user_id=bot_user_id, bot_id=bot_id,
+                               app_id=app_id)
+        self.jira = JiraStore(jira_projects, credentials.jira_user)
+        self.pagerduty_events: list[dict[str, Any]] = []
+        self.faults = FaultBook()
+        self.recorded: list[RecordedRequest] = []
+        self.base_url = ""  # "http://127.0.0.1:PORT", known once the server is bound
+
+    @property
+    def jira_url(self) -> str:
+        return f"{self.base_url}/jira"
+
+    # --- recording ---------------------------------------------------------------------
+
+    def record(self, request: RecordedRequest) -> None:
+        with self.lock:
+            self.recorded.append(request)
+
+    def requests(self, service: str | None = None,
+                 name: str | None = None) -> list[RecordedRequest]:
+        with self.lock:
+            return [
+                r for r in self.recorded
+                if (service is None or r.service == service) and (name is None or r.name == name)
+            ]
+
+    def reset_requests(self) -> None:
+        with self.lock:
+            self.recorded.clear()
+
+    def inject_fault(
+        self, service: Service, target: str, status: int, times: int = 1,
+        retry_after: int | None = None, body: dict[str, Any] | None = None,
+    ) -> None:
+        with self.lock:
+            self.faults.add(Fault(service, target, status, times, retry_after, body))
+
+    # --- seeding Slack -----------------------------------------------------------------
+
+    def add_user(self, name: str, real_name: str | None = None, deleted: bool = False,
+                 is_bot: bool = False) -> str:
+        with self.lock:
+            return self.slack.add_user(name, real_name, deleted=deleted, is_bot=is_bot).id
+
+    def add_channel(self, name: str, members: list[str] | tuple[str, ...] = (),
+                    is_private: bool = False, bot_is_member: bool = True) -> str:
+        with self.lock:
+            return self.slack.add_channel(name, list(members), is_private=is_private,
+                                          bot_is_member=bot_is_member).id
+
+    def post_message(self, channel: str, user: str, text: str, thread_ts: str | None = None,
+                     reply_broadcast: bool = False) -> str:
+        with self.lock:
+            ch = self._channel(channel)
+            if user not in self.slack.users:
+                raise ValueError(f"unknown user {user!r}")
+            self._check_thread(ch.by_ts, thread_ts)
+            message: Message = {"type": "message", "user": user, "text": text,
+                       "team": self.slack.team_id}
+            stored = self.slack.append(ch, message, thread_ts=thread_ts,
+                                       broadcast=reply_broadcast)
+            return str(stored["ts"])
+
+    def post_bot_message(self, channel: str, username: str, text: str,
+                         bot_id: str = "B0OTHER") -> str:
+        with self.lock:
+            ch = self._channel(channel)
+            message: Message = {"type": "message", "subtype": "bot_message", "text": text,
+                       "username": username, "bot_id": bot_id}
+            return str(self.slack.append(ch, message)["ts"])
+
+    def new_trigger_id(self, user: str | None = None) -> str:
+        with self.lock:
+            return self.slack.new_trigger(user).id
+
+    def new_response_url(self) -> str:
+        with self.lock:
+            key = self.slack.new_response_url()
+        return f"{self.base_url}/slack/response/{key}"
+
+    def _channel(self, channel_id: str) -> Channel:
+        channel = self.slack.channels.get(channel_id)
+        if channel is None:
+            raise KeyError(f"unknown channel {channel_id!r}")
+        return channel
+
+    @staticmethod
+    def _check_thread(by_ts: dict[str, Message], thread_ts: str | None) -> None:
+        if thread_ts is not None and thread_ts not in by_ts:
+            raise KeyError(f"no message with ts {thread_ts!r} in that channel")
+
+    # --- reading Slack (copies, so callers cannot corrupt the stores) -----------------
+
+    def channel(self, channel_id: str) -> dict[str, Any]:
+        with self.lock:
+            return self._channel(channel_id).snapshot()
+
+    def channel_by_name(self, name: str) -> dict[str, Any] | None:
+        with self.lock:
+            channel = self.slack.channel_by_name(name)
+            return None if channel is None else channel.snapshot()
+
+    def messages(self, channel_id: str, include_replies: bool = False) -> list[dict[str, Any]]:
+        with self.lock:
+            ch = self._channel(channel_id)
+            return copy.deepcopy(ch.messages if include_replies else ch.top)
+
+    def ephemerals(self) -> list[dict[str, Any]]:
+        with self.lock:
+            return copy.deepcopy(self.slack.ephemerals)
+
+    def responses(self) -> list[dict[str, Any]]:
+        with self.lock:
+            return copy.deepcopy(self.slack.responses)
+
+    def views(self) -> dict[str, dict[str, Any]]:
+        with self.lock:
+            return copy.deepcopy(self.slack.views)
+
+    # --- Jira and PagerDuty ------------------------------------------------------------
+
+    def jira_create_issue(self, summary: str, project: str = "SEC") -> str:
+        with self.lock:
+            found = self.jira.project(project)
+            if found is None:
+                raise KeyError(f"unknown Jira project {project!r}")
+            return self.jira.create_issue(found, summary).key
+
+    def jira_issue(self, key: str, *, with_content: bool = True) -> dict[str, Any]:
+        with self.lock:
+            issue = self.jira.issue(key)
+            if issue is None:
+                raise KeyError(f"unknown Jira issue {key!r}")
+            return self.jira.snapshot(issue, self.jira_url, with_content=with_content)
+
+    def jira_issues(self, *, with_content: bool = True) -> list[dict[str, Any]]:
+        with self.lock:
+            return [self.jira.snapshot(i, self.jira_url, with_content=with_content)
+                    for i in self.jira.issues.values()]
+
+    def jira_attachment_content(self, attachment_id: str) -> bytes:
+        with self.lock:
+            attachment = self.jira.attachments.get(attachment_id)
+            if attachment is None:
+                raise KeyError(f"unknown attachment {attachment_id!r}")
+            return attachment.content
+
+    def pagerduty(self) -> list[dict[str, Any]]:
+        with self.lock:
+            return copy.deepcopy(self.pagerduty_events)

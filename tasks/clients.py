@@ -1,0 +1,73 @@
+"""Every vendor client is built here, once, from Settings."""
+
+from __future__ import annotations
+
+import httpx
+from jira import JIRA
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+    ServerErrorRetryHandler,
+)
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from tasks.settings import Settings, get_settings
+
+# The SDK honours Retry-After itself; Prefect task retries cover what outlasts these.
+_SLACK_RATE_LIMIT_RETRIES = 5
+_SLACK_SERVER_RETRIES = 2
+_HTTP_TIMEOUT_SECONDS = 30
+
+
+def slack_client(settings: Settings | None = None) -> WebClient:
+    """Sync Slack Web API client for flows."""
+    s = settings or get_settings()
+    return WebClient(
+        token=s.SLACK_BOT_TOKEN.get_secret_value(),
+        base_url=s.SLACK_API_URL,
+        timeout=_HTTP_TIMEOUT_SECONDS,
+        retry_handlers=[
+            RateLimitErrorRetryHandler(max_retry_count=_SLACK_RATE_LIMIT_RETRIES),
+            ServerErrorRetryHandler(max_retry_count=_SLACK_SERVER_RETRIES),
+            ConnectionErrorRetryHandler(max_retry_count=_SLACK_SERVER_RETRIES),
+        ],
+    )
+
+
+def async_slack_client(settings: Settings | None = None) -> AsyncWebClient:
+    """Async Slack Web API client for the webhook (Bolt)."""
+    s = settings or get_settings()
+    return AsyncWebClient(
+        token=s.SLACK_BOT_TOKEN.get_secret_value(),
+        base_url=s.SLACK_API_URL,
+        timeout=_HTTP_TIMEOUT_SECONDS,
+        retry_handlers=[
+            AsyncRateLimitErrorRetryHandler(max_retry_count=_SLACK_RATE_LIMIT_RETRIES),
+            AsyncServerErrorRetryHandler(max_retry_count=_SLACK_SERVER_RETRIES),
+            AsyncConnectionErrorRetryHandler(max_retry_count=_SLACK_SERVER_RETRIES),
+        ],
+    )
+
+
+def jira_client(settings: Settings | None = None) -> JIRA:
+    """Jira REST client; built once per flow run (each construction costs a round trip)."""
+    s = settings or get_settings()
+    return JIRA(
+        server=s.JIRA_URL,
+        basic_auth=(s.JIRA_USER, s.JIRA_API_TOKEN.get_secret_value()),
+        get_server_info=False,
+        # The library sleeps up to 60 s per retry; Prefect's task retries are shorter and visible.
+        max_retries=0,
+        timeout=_HTTP_TIMEOUT_SECONDS,
+    )
+
+
+def pagerduty_client() -> httpx.Client:
+    """HTTP client for the PagerDuty Events API v2."""
+    return httpx.Client(timeout=_HTTP_TIMEOUT_SECONDS)

@@ -1,0 +1,114 @@
+"""Texts and Block Kit for what flows post to Slack and Jira (pure builders)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+ARCHIVE_CANCEL_ACTION = "irbot_archive_cancel"
+ARCHIVE_NOW_ACTION = "irbot_archive_now"
+# Our own status notices carry this metadata so backups can leave them out of the transcript.
+NOTICE_EVENT_TYPE = "irbot_notice"
+
+COMMANDS_HELP = (
+    "`/irbot backup` save this channel's messages to the Jira case · "
+    "`/irbot page <team> [message]` page an on-call team · "
+    "`/irbot status` incident summary · `/irbot archive` archive in "
+)
+
+
+def incident_channel_name(case_key: str) -> str:
+    """The contract: `incident_channel_<case id lowercased>`."""
+    return f"incident_channel_{case_key.lower()}"
+
+
+def exec_channel_name(case_key: str) -> str:
+    return incident_channel_name(case_key) + "_exec"
+
+
+def channel_description(case_key: str, case_url: str) -> str:
+    """Topic/purpose text: plain, no formatting, holds the browse URL."""
+    return f"Jira {case_key}: {case_url}"
+
+
+def notice_metadata(kind: str) -> dict[str, Any]:
+    """Slack message metadata marking an irbot status notice."""
+    return {"event_type": NOTICE_EVENT_TYPE, "event_payload": {"kind": kind}}
+
+
+def slack_time(moment: datetime) -> str:
+    """A time each reader sees in their own timezone, with a UTC fallback."""
+    epoch = int(moment.timestamp())
+    fallback = moment.strftime("%Y-%m-%d %H:%M UTC")
+    return f"<!date^{epoch}^{{date_short_pretty}} at {{time}}|{fallback}>"
+
+
+def welcome_message(case_key: str, case_url: str, title: str, severity: str, creator: str,
+                    archive_delay_text: str) -> tuple[str, list[dict[str, Any]]]:
+    """The first message in an incident channel."""
+    headline = f"Incident channel for <{case_url}|{case_key}>"
+    if title:
+        headline += f": {title}"
+    details = f"Opened by <@{creator}>" + (f" · severity *{severity}*" if severity else "")
+    commands = COMMANDS_HELP + archive_delay_text + " unless cancelled"
+    text = f"{headline}. {details}."
+    blocks = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": f"*{headline}*\n{details}"}},
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": commands}]},
+    ]
+    return text, blocks
+
+
+def channels_comment(channels: list[tuple[str, datetime]], requester_name: str) -> str:
+    """Jira comment recording the incident's Slack channels."""
+    lines = [f"Slack incident channels opened by {requester_name} via irbot:"]
+    lines += [f"* #{name} (created {when.strftime('%Y-%m-%d %H:%M:%S UTC')})"
+              for name, when in channels]
+    return "\n".join(lines)
+
+
+def duration_text(seconds: int) -> str:
+    """'1 hour', '90 seconds', '2 minutes'."""
+    if seconds % 3600 == 0 and seconds:
+        hours = seconds // 3600
+        return f"{hours} hour" + ("s" if hours != 1 else "")
+    if seconds % 60 == 0 and seconds:
+        minutes = seconds // 60
+        return f"{minutes} minute" + ("s" if minutes != 1 else "")
+    return f"{seconds} second" + ("s" if seconds != 1 else "")
+
+
+def archive_announcement(requested_by: str, deadline: datetime,
+                         flow_run_id: str) -> tuple[str, list[dict[str, Any]]]:
+    """The pending-archive message with its two buttons; the buttons carry the run id."""
+    when = slack_time(deadline)
+    text = (f"<@{requested_by}> asked to archive this channel. It will be archived {when} "
+            "unless someone cancels.")
+    blocks = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": text}},
+        {"type": "actions", "block_id": "irbot_archive", "elements": [
+            {"type": "button", "action_id": ARCHIVE_CANCEL_ACTION, "style": "danger",
+             "text": {"type": "plain_text", "text": "Cancel archive"}, "value": flow_run_id},
+            {"type": "button", "action_id": ARCHIVE_NOW_ACTION,
+             "text": {"type": "plain_text", "text": "Archive now"}, "value": flow_run_id},
+        ]},
+    ]
+    return text, blocks
+
+
+def archive_outcome(text: str) -> tuple[str, list[dict[str, Any]]]:
+    """The announcement once decided: same place, no buttons."""
+    return text, [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
+
+
+def is_irbot_notice(message: dict[str, Any]) -> bool:
+    """True for our own status notices, which the transcript leaves out."""
+    return bool((message.get("metadata") or {}).get("event_type") == NOTICE_EVENT_TYPE)
+
+
+def backup_comment(new_rows: int, total_rows: int, filename: str, sha256: str,
+                   requested_by: str | None) -> str:
+    """Jira comment recording one backup."""
+    who = f" (requested by Slack user {requested_by})" if requested_by else ""
+    return (f"irbot backup{who}: {new_rows} new messages, {total_rows} in total.\n"
+            f"File: {filename}\nSHA-256: {sha256}")

@@ -1,0 +1,93 @@
+"""All configuration, read once from the environment (or `.env`)."""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from typing import Any
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Values copied from a template and never replaced; refusing them beats a confusing 401 later.
+_PLACEHOLDERS = {"", "changeme", "change-me", "xoxb-your-token", "your-signing-secret", "todo", "xxx"}
+
+
+class SettingsError(RuntimeError):
+    """The environment is missing or misconfigures required settings."""
+
+
+class Settings(BaseSettings):
+    """irbot's settings; names are the contract in DESIGN.md."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=True)
+
+    SLACK_BOT_TOKEN: SecretStr
+    SLACK_SIGNING_SECRET: SecretStr
+    SLACK_API_URL: str = "https://slack.com/api/"
+    JIRA_URL: str
+    JIRA_USER: str
+    JIRA_API_TOKEN: SecretStr
+    JIRA_PROJECT: str
+    JIRA_ISSUE_TYPE: str = "Task"
+    PAGERDUTY_EVENTS_URL: str = "https://events.pagerduty.com/v2/enqueue"
+    PAGERDUTY_ROUTING_KEYS: dict[str, SecretStr] = Field(default_factory=dict)
+    IRBOT_ARCHIVE_DELAY_SECONDS: int = Field(default=3600, ge=0)
+
+    @field_validator("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "JIRA_API_TOKEN")
+    @classmethod
+    def _not_placeholder(cls, value: SecretStr) -> SecretStr:
+        if value.get_secret_value().strip().lower() in _PLACEHOLDERS:
+            raise ValueError("is empty or still a placeholder")
+        return value
+
+    @field_validator("JIRA_URL", "JIRA_USER", "JIRA_PROJECT")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if value.strip().lower() in _PLACEHOLDERS:
+            raise ValueError("is empty or still a placeholder")
+        return value.strip()
+
+    @field_validator("SLACK_API_URL")
+    @classmethod
+    def _trailing_slash(cls, value: str) -> str:
+        # slack-sdk appends the method name to base_url verbatim.
+        return value if value.endswith("/") else value + "/"
+
+    @field_validator("JIRA_URL")
+    @classmethod
+    def _no_trailing_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @field_validator("PAGERDUTY_ROUTING_KEYS", mode="before")
+    @classmethod
+    def _parse_keys(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return json.loads(value) if value.strip() else {}
+        return value
+
+    @property
+    def pagerduty_teams(self) -> list[str]:
+        return sorted(self.PAGERDUTY_ROUTING_KEYS)
+
+    def jira_browse_url(self, key: str) -> str:
+        return f"{self.JIRA_URL}/browse/{key}"
+
+
+def load_settings() -> Settings:
+    """Build Settings, turning validation errors into one message that names every bad variable."""
+    try:
+        return Settings()  # type: ignore[call-arg]  # values come from the environment
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            name = ".".join(str(part) for part in err["loc"]) or "?"
+            reason = "is required" if err["type"] == "missing" else err["msg"]
+            problems.append(f"{name} {reason}")
+        raise SettingsError("irbot is not configured: " + "; ".join(problems)) from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide Settings, built on first use."""
+    return load_settings()

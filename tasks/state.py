@@ -1,0 +1,123 @@
+"""Incident state: one Prefect Block document per incident, guarded by a per-incident lock."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+
+from prefect.blocks.core import Block
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
+from prefect.concurrency._asyncio import ConcurrencySlotAcquisitionError
+from prefect.concurrency.sync import concurrency
+from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
+
+from tasks.errors import NotAnIncident
+
+# A backup of a very large channel can hold the lock for minutes; waiting longer means trouble.
+LOCK_TIMEOUT_SECONDS = 900
+
+
+class IncidentState(Block):
+    """What irbot remembers about one incident (see DESIGN.md, "State")."""
+
+    _block_type_name = "irbot incident"
+    _block_type_slug = "irbot-incident"
+    _description = "State of one irbot incident: case, channels, backup cursor, pending archive."
+
+    case_key: str
+    case_url: str
+    title: str = ""
+    severity: str = ""
+    channel_id: str
+    channel_name: str
+    exec_channel_id: str | None = None
+    exec_channel_name: str | None = None
+    created_by: str
+    created_at: datetime
+    backup_cursor: str = ""  # Slack ts of the newest message already in Jira; "" = none yet
+    transcript_attachment_id: str | None = None
+    message_count: int = 0
+    last_backup_at: datetime | None = None
+    archive_flow_run_id: str | None = None
+    archive_deadline: datetime | None = None
+    archive_message_ts: str | None = None  # the announcement, to update once decided
+
+
+def document_name(channel_id: str) -> str:
+    """Block document name for a channel (block names are lowercase)."""
+    return f"incident-{channel_id.lower()}"
+
+
+def lock_name(channel_id: str) -> str:
+    """Name of the per-incident global concurrency limit."""
+    return f"irbot-incident-{channel_id.lower()}"
+
+
+def register_block_type() -> None:
+    """Make the block type known to the API, so loads work before the first incident exists."""
+    IncidentState.register_type_and_schema()
+
+
+def load_incident(channel_id: str) -> IncidentState:
+    """The channel's incident state, or NotAnIncident."""
+    try:
+        return IncidentState.load(document_name(channel_id))  # type: ignore[no-any-return]
+    except ValueError as exc:  # Prefect raises ValueError for an unknown document
+        raise NotAnIncident(
+            "This channel is not an open incident (it never was one, or it has been archived)."
+        ) from exc
+
+
+async def aload_incident(channel_id: str) -> IncidentState | None:
+    """Async variant for the webhook; None when the channel is not an incident."""
+    try:
+        return await IncidentState.aload(document_name(channel_id))  # type: ignore[no-any-return]
+    except ValueError:
+        return None
+
+
+def save_incident(state: IncidentState) -> None:
+    """Write the state; callers hold the incident lock (Blocks are last-writer-wins)."""
+    state.save(document_name(state.channel_id), overwrite=True)
+
+
+def delete_incident(channel_id: str) -> None:
+    """Remove the state and its lock; the incident is over."""
+    with get_client(sync_client=True) as client:
+        try:
+            doc = client.read_block_document_by_name(document_name(channel_id), "irbot-incident")
+            if doc.id is not None:
+                client.delete_block_document(doc.id)
+        except ObjectNotFound:
+            pass
+        try:
+            client.delete_global_concurrency_limit_by_name(lock_name(channel_id))
+        except ObjectNotFound:
+            pass
+
+
+def create_lock(channel_id: str) -> None:
+    """Create the incident's lock (limit 1); existing is fine (a retried create)."""
+    with get_client(sync_client=True) as client:
+        try:
+            client.create_global_concurrency_limit(
+                GlobalConcurrencyLimitCreate(name=lock_name(channel_id), limit=1)
+            )
+        except ObjectAlreadyExists:
+            pass
+
+
+@contextmanager
+def incident_lock(channel_id: str) -> Iterator[None]:
+    """Hold the incident's lock; strict, so a missing lock is an error rather than no lock."""
+    try:
+        with concurrency(lock_name(channel_id), occupy=1, strict=True,
+                         timeout_seconds=LOCK_TIMEOUT_SECONDS):
+            yield
+    except ConcurrencySlotAcquisitionError as exc:
+        # strict=True raises this when the limit does not exist: the incident is gone.
+        if "must be created" in str(exc):
+            raise NotAnIncident("This incident is closed: its channel has been archived.") from exc
+        raise

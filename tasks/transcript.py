@@ -1,0 +1,109 @@
+"""The transcript: Slack messages → DataFrame → merged, safe CSV (pure pandas code)."""
+
+from __future__ import annotations
+
+import html
+import io
+import re
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import pandas as pd
+
+COLUMNS = ["ts", "datetime_utc", "user_id", "user_name", "text", "text_raw", "thread_ts",
+           "subtype"]
+# A cell starting with one of these is run as a formula by spreadsheet programs.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_USER_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|([^>]*))?>")
+_CHANNEL_MENTION = re.compile(r"<#([CGD][A-Z0-9]+)(?:\|([^>]*))?>")
+_SPECIAL_MENTION = re.compile(r"<!(here|channel|everyone)(?:\|[^>]*)?>")
+_SUBTEAM_MENTION = re.compile(r"<!subteam\^[A-Z0-9]+(?:\|([^>]*))?>")
+
+
+def author_ids(messages: Iterable[Mapping[str, Any]]) -> set[str]:
+    """Every user who wrote or is mentioned in these messages."""
+    ids: set[str] = set()
+    for msg in messages:
+        if msg.get("user") and not msg.get("bot_id"):
+            ids.add(str(msg["user"]))
+        ids.update(m.group(1) for m in _USER_MENTION.finditer(str(msg.get("text") or "")))
+    return ids
+
+
+def render_text(raw: str, names: Mapping[str, str]) -> str:
+    """Slack markup to what people saw: mentions as names, entities unescaped."""
+    text = _USER_MENTION.sub(lambda m: "@" + names.get(m.group(1), m.group(2) or m.group(1)), raw)
+    text = _CHANNEL_MENTION.sub(lambda m: "#" + (m.group(2) or m.group(1)), text)
+    text = _SPECIAL_MENTION.sub(lambda m: "@" + m.group(1), text)
+    text = _SUBTEAM_MENTION.sub(lambda m: "@" + (m.group(1) or "group").lstrip("@"), text)
+    return html.unescape(text)
+
+
+def author_name(msg: Mapping[str, Any], names: Mapping[str, str]) -> str:
+    """A person's name, or a bot's profile/username."""
+    if msg.get("bot_id"):
+        profile = msg.get("bot_profile") or {}
+        return str(profile.get("name") or msg.get("username") or msg["bot_id"])
+    user = str(msg.get("user") or "")
+    return names.get(user, user)
+
+
+def utc_time(ts: str) -> str:
+    """ISO 8601 UTC time of a Slack ts, to the microsecond."""
+    seconds, _, micros = ts.partition(".")
+    moment = datetime.fromtimestamp(int(seconds), UTC).replace(microsecond=int(micros[:6] or 0))
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def messages_to_frame(messages: Iterable[Mapping[str, Any]],
+                      names: Mapping[str, str]) -> pd.DataFrame:
+    """One row per message, every cell a string (ts exactly as Slack gave it)."""
+    rows = [{
+        "ts": str(msg["ts"]),
+        "datetime_utc": utc_time(str(msg["ts"])),
+        "user_id": str(msg.get("user") or msg.get("bot_id") or ""),
+        "user_name": author_name(msg, names),
+        "text": render_text(str(msg.get("text") or ""), names),
+        "text_raw": str(msg.get("text") or ""),
+        "thread_ts": str(msg.get("thread_ts") or ""),
+        "subtype": str(msg.get("subtype") or ""),
+    } for msg in messages]
+    return pd.DataFrame(rows, columns=COLUMNS, dtype=object)
+
+
+def read_csv(data: bytes) -> pd.DataFrame:
+    """A stored transcript, strings kept exactly (no float ts, no NaN)."""
+    frame = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False, encoding="utf-8")
+    for column in COLUMNS:
+        if column not in frame.columns:
+            frame[column] = ""
+    return frame.astype(object)
+
+
+def merge(frames: Iterable[pd.DataFrame]) -> pd.DataFrame:
+    """All rows once each (first copy of a ts wins), in Slack order."""
+    parts = [f for f in frames if not f.empty]
+    if not parts:
+        return pd.DataFrame(columns=COLUMNS, dtype=object)
+    merged = pd.concat(parts, ignore_index=True).drop_duplicates(subset="ts", keep="first")
+    order = merged["ts"].map(float).argsort(kind="stable")
+    return merged.iloc[order.to_numpy()].reset_index(drop=True)
+
+
+def neutralise_cell(value: Any) -> Any:
+    """Prefix a formula-looking string with ' so spreadsheets show it as text."""
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def neutralise(frame: pd.DataFrame) -> pd.DataFrame:
+    """Neutralise every cell (idempotent: a neutralised cell starts with ')."""
+    return frame.map(neutralise_cell)
+
+
+def to_csv(frame: pd.DataFrame) -> bytes:
+    """UTF-8 CSV with our columns first."""
+    extra = [c for c in frame.columns if c not in COLUMNS]
+    return frame[COLUMNS + extra].to_csv(index=False, lineterminator="\n").encode("utf-8")

@@ -1,0 +1,36 @@
+"""The ASGI app: FastAPI routes wired to the Bolt app. Wiring only."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request, Response
+from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
+from slack_bolt.async_app import AsyncApp
+
+from tasks.clients import async_slack_client
+from tasks.settings import get_settings
+from webhook.incidents import IncidentDirectory
+from webhook.listeners import register
+
+
+def create_api() -> FastAPI:
+    """Build the webhook (uvicorn factory: `webhook.app:create_api`)."""
+    settings = get_settings()
+    bolt = AsyncApp(
+        client=async_slack_client(settings),
+        signing_secret=settings.SLACK_SIGNING_SECRET.get_secret_value(),
+    )
+    register(bolt, settings, IncidentDirectory())
+    handler = AsyncSlackRequestHandler(bolt)
+    api = FastAPI(title="irbot", docs_url=None, redoc_url=None, openapi_url=None)
+
+    @api.post("/slack/events")
+    async def slack_events(request: Request) -> Response:
+        """Slash commands and interactivity from Slack."""
+        return await handler.handle(request)  # type: ignore[no-any-return]
+
+    @api.get("/health")
+    async def health() -> dict[str, str]:
+        """Liveness."""
+        return {"status": "ok"}
+
+    return api

@@ -1,0 +1,44 @@
+"""`/irbot` command text → a command and its arguments (pure)."""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass, field
+
+SUBCOMMANDS = {
+    "create": "open a new incident: its Jira case, channel and people (opens a form)",
+    "backup": "save this incident channel's new messages to the Jira case as CSV",
+    "page": "`/irbot page <team> [message]` page an on-call team through PagerDuty",
+    "status": "show this incident's case, severity, last backup and pending archive",
+    "archive": "archive this incident channel after a final backup (can be cancelled)",
+    "help": "list these commands",
+}
+
+
+@dataclass(frozen=True)
+class Command:
+    """A parsed `/irbot` invocation."""
+
+    name: str
+    args: list[str] = field(default_factory=list)
+    problem: str = ""  # why the text could not be understood; "" when fine
+
+
+def parse_command(text: str) -> Command:
+    """Split `/irbot` text; unknown or empty means help (with the reason when unknown)."""
+    stripped = (text or "").strip()
+    if not stripped:
+        return Command("help")
+    head, _, rest = stripped.partition(" ")
+    name = head.lower()
+    if name not in SUBCOMMANDS:
+        return Command("help", problem=f"I don't know `{head[:40]}`.")
+    if name != "page":
+        return Command(name, rest.split())
+    try:
+        words = shlex.split(rest)
+    except ValueError:
+        words = rest.split()  # an unbalanced quote still deserves a page
+    if not words:
+        return Command("page", problem="Name the team to page: `/irbot page <team> [message]`.")
+    return Command("page", [words[0].lower(), " ".join(words[1:])])

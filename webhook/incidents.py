@@ -1,0 +1,46 @@
+"""Which channels are incidents: a short-lived cache in front of the state Blocks."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from tasks.state import IncidentState, aload_incident
+
+# Long enough to absorb bursts of commands, short enough that an archive shows promptly.
+TTL_SECONDS = 3.0
+
+
+class IncidentDirectory:
+    """Looks up incident state per channel, one Prefect call per channel per TTL at most."""
+
+    def __init__(self, ttl: float = TTL_SECONDS) -> None:
+        self._ttl = ttl
+        self._cache: dict[str, tuple[float, IncidentState | None]] = {}
+        self._inflight: dict[str, asyncio.Future[IncidentState | None]] = {}
+
+    async def find(self, channel_id: str) -> IncidentState | None:
+        """The channel's incident, or None; concurrent callers share one lookup."""
+        hit = self._cache.get(channel_id)
+        if hit is not None and time.monotonic() - hit[0] < self._ttl:
+            return hit[1]
+        pending = self._inflight.get(channel_id)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[IncidentState | None] = asyncio.get_running_loop().create_future()
+        self._inflight[channel_id] = future
+        try:
+            state = await aload_incident(channel_id)
+            self._cache[channel_id] = (time.monotonic(), state)
+            future.set_result(state)
+            return state
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # mark retrieved: waiters re-raise it themselves
+            raise
+        finally:
+            del self._inflight[channel_id]
+
+    def forget(self, channel_id: str) -> None:
+        """Drop what we know, after we changed it ourselves."""
+        self._cache.pop(channel_id, None)

@@ -1,0 +1,175 @@
+"""Bolt listeners: answer at once, then hand the work to Prefect."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from tasks.messages import ARCHIVE_CANCEL_ACTION, ARCHIVE_NOW_ACTION
+from tasks.settings import Settings
+from webhook import handoff, replies
+from webhook.commands import parse_command
+from webhook.incidents import IncidentDirectory
+from webhook.modal import CALLBACK_ID, create_modal, origin_channel, read_submission
+
+log = logging.getLogger("irbot.webhook")
+Respond = Callable[..., Awaitable[Any]]
+
+
+@asynccontextmanager
+async def reporting(respond: Respond, what: str) -> AsyncIterator[None]:
+    """After the ack an exception reaches only the log: tell the responder ourselves."""
+    try:
+        yield
+    except Exception:
+        error_id = uuid.uuid4().hex[:8]
+        log.exception("Failed while %s (error id %s)", what, error_id)
+        await respond(text=replies.PREFECT_DOWN.format(what=what) + f" (error id {error_id})",
+                      response_type="ephemeral", replace_original=False)
+
+
+async def tell_user(client: AsyncWebClient, channel: str | None, user: str, text: str) -> None:
+    """Ephemeral where the person is, else a direct message."""
+    if channel:
+        try:
+            await client.chat_postEphemeral(channel=channel, user=user, text=text)
+            return
+        except SlackApiError:
+            pass  # irbot is not in that channel: fall back to a DM
+    await client.chat_postMessage(channel=user, text=text)
+
+
+def closed_or_unknown(channel_name: str, what: str) -> str:
+    """Why there is no incident here, as precisely as we can tell."""
+    if channel_name.startswith("incident_channel_"):
+        return (f"This incident is closed: its channel was archived, so there is nothing to "
+                f"{what}. The transcript is on the Jira case.")
+    return replies.NOT_AN_INCIDENT.format(what=what)
+
+
+def register(app: AsyncApp, settings: Settings, incidents: IncidentDirectory) -> None:
+    """Attach every listener to the Bolt app."""
+
+    @app.command("/irbot")
+    async def irbot_command(ack: Any, command: dict[str, Any], respond: Respond,
+                            client: AsyncWebClient) -> None:
+        """Route `/irbot <subcommand>`."""
+        cmd = parse_command(command.get("text", ""))
+        user, channel = command["user_id"], command["channel_id"]
+        channel_name = str(command.get("channel_name", ""))
+        trigger = command.get("trigger_id", uuid.uuid4().hex)
+        if cmd.name == "help":
+            await ack(text=replies.help_text(cmd.problem))
+            return
+        if cmd.name == "page":
+            team = cmd.args[0] if cmd.args else ""
+            if cmd.problem or team not in settings.PAGERDUTY_ROUTING_KEYS:
+                await ack(text=replies.unknown_team(team, settings.pagerduty_teams))
+                return
+            await ack()
+            async with reporting(respond, f"page for {team}"):
+                await handoff.start_run(handoff.PAGE, {
+                    "channel_id": channel, "team": team, "message": cmd.args[1],
+                    "requested_by": user}, f"page-{trigger}")
+                await respond(text=f"Paging `{team}`…", response_type="ephemeral")
+            return
+        await ack()
+        if cmd.name == "create":
+            try:
+                await client.views_open(trigger_id=command["trigger_id"],
+                                        view=create_modal(channel))
+            except SlackApiError as exc:
+                await respond(text="Could not open the incident form "
+                              f"(`{exc.response.get('error')}`). Please run `/irbot create` "
+                              "again.", response_type="ephemeral")
+            return
+        async with reporting(respond, cmd.name):
+            state = await incidents.find(channel)
+            if state is None:
+                await respond(text=closed_or_unknown(channel_name, cmd.name),
+                              response_type="ephemeral")
+                return
+            if cmd.name == "status":
+                await respond(text=replies.status_text(state, await _pending_deadline(state)),
+                              response_type="ephemeral")
+            elif cmd.name == "backup":
+                await handoff.start_run(handoff.BACKUP, {
+                    "channel_id": channel, "requested_by": user}, f"backup-{trigger}")
+                await respond(text="Backup requested: I'll post in the channel when it is "
+                              "saved to Jira.", response_type="ephemeral")
+            elif cmd.name == "archive":
+                deadline = await _pending_deadline(state)
+                if deadline is not None:
+                    await respond(text=replies.archive_pending(deadline),
+                                  response_type="ephemeral")
+                    return
+                await handoff.start_run(handoff.ARCHIVE, {
+                    "channel_id": channel, "requested_by": user}, f"archive-{trigger}")
+                incidents.forget(channel)
+
+    @app.view(CALLBACK_ID)
+    async def create_submitted(ack: Any, body: dict[str, Any], view: dict[str, Any],
+                               client: AsyncWebClient) -> None:
+        """Refuse bad input inside the modal; otherwise close it and start the create flow."""
+        request = read_submission(view.get("state", {}).get("values", {}))
+        if isinstance(request, dict):
+            await ack(response_action="errors", errors=request)
+            return
+        await ack()
+        user, origin = body["user"]["id"], origin_channel(view)
+        params = {
+            "requested_by": user, "invitees": request.invitees, "title": request.title,
+            "severity": request.severity, "existing_case": request.existing_case,
+            "exec_channel": request.exec_channel, "exec_invitees": request.exec_invitees,
+            "origin_channel": origin,
+        }
+        try:
+            # One incident per modal, however often Slack delivers the submission.
+            await handoff.start_run(handoff.CREATE, params, f"create-{view['id']}")
+        except Exception:
+            log.exception("Could not start create-incident")
+            await tell_user(client, origin, user, replies.PREFECT_DOWN.format(what="incident"))
+            return
+        case = request.existing_case or "a new Jira case"
+        await tell_user(client, origin, user,
+                        f"Creating your incident ({case})… I'll tell you when its channel is "
+                        "ready.")
+
+    async def archive_button(ack: Any, body: dict[str, Any], action: dict[str, Any],
+                             respond: Respond, decision: str) -> None:
+        await ack()
+        async with reporting(respond, "archive decision"):
+            outcome = await handoff.resume_archive(str(action.get("value", "")), decision,
+                                                   body["user"]["id"])
+            if outcome is handoff.Resumed.ALREADY_DECIDED:
+                await respond(text="This archive was already decided (or is over); your click "
+                              "changed nothing.", response_type="ephemeral",
+                              replace_original=False)
+
+    @app.action(ARCHIVE_CANCEL_ACTION)
+    async def archive_cancel(ack: Any, body: dict[str, Any], action: dict[str, Any],
+                             respond: Respond) -> None:
+        """Cancel a pending archive."""
+        await archive_button(ack, body, action, respond, "cancel")
+
+    @app.action(ARCHIVE_NOW_ACTION)
+    async def archive_now(ack: Any, body: dict[str, Any], action: dict[str, Any],
+                          respond: Respond) -> None:
+        """Skip the rest of the wait."""
+        await archive_button(ack, body, action, respond, "archive")
+
+
+async def _pending_deadline(state: Any) -> Any:
+    """The pending archive's deadline, if its run is still live (a crashed run leaves a marker)."""
+    if not state.archive_flow_run_id:
+        return None
+    if handoff.is_final(await handoff.run_state(state.archive_flow_run_id)):
+        return None
+    return state.archive_deadline

@@ -1,0 +1,138 @@
+"""The create-incident modal: its view (Block Kit) and the reading of a submission (pure)."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+CALLBACK_ID = "irbot_create"
+SEVERITIES = ("SEV-1", "SEV-2", "SEV-3", "SEV-4")
+_KEY_RE = re.compile(r"^[A-Z][A-Z0-9_]{0,49}-[1-9][0-9]{0,9}$")
+
+PEOPLE, TITLE, SEVERITY, CASE_KEY, NEW_CASE, EXEC, EXEC_PEOPLE = (
+    "people", "title", "severity", "case_key", "new_case", "exec_channel", "exec_people")
+
+
+def _input(block_id: str, label: str, element: dict[str, Any], optional: bool = False,
+           hint: str | None = None) -> dict[str, Any]:
+    block: dict[str, Any] = {
+        "type": "input", "block_id": block_id, "optional": optional,
+        "label": {"type": "plain_text", "text": label},
+        "element": {**element, "action_id": block_id},
+    }
+    if hint:
+        block["hint"] = {"type": "plain_text", "text": hint}
+    return block
+
+
+def _option(text: str, value: str) -> dict[str, Any]:
+    return {"text": {"type": "plain_text", "text": text}, "value": value}
+
+
+def create_modal(origin_channel: str) -> dict[str, Any]:
+    """The form `/irbot create` opens; the origin channel rides in private_metadata."""
+    return {
+        "type": "modal",
+        "callback_id": CALLBACK_ID,
+        "title": {"type": "plain_text", "text": "New incident"},
+        "submit": {"type": "plain_text", "text": "Create"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "private_metadata": json.dumps({"channel_id": origin_channel}),
+        "blocks": [
+            _input(PEOPLE, "People to invite", {"type": "multi_users_select"}),
+            _input(TITLE, "Incident title", {"type": "plain_text_input", "max_length": 200},
+                   optional=True, hint="Required when creating a new Jira incident."),
+            _input(SEVERITY, "Severity", {
+                "type": "static_select",
+                "options": [_option(s, s) for s in SEVERITIES],
+                "initial_option": _option("SEV-3", "SEV-3"),
+            }),
+            _input(CASE_KEY, "Existing Jira case",
+                   {"type": "plain_text_input", "placeholder":
+                    {"type": "plain_text", "text": "e.g. SEC-123"}},
+                   optional=True, hint="Leave empty and tick the box below to create a new case."),
+            _input(NEW_CASE, "New case", {"type": "checkboxes", "options": [
+                _option("Create a new Jira incident", "create_new")]}, optional=True),
+            _input(EXEC, "Executive channel", {"type": "checkboxes", "options": [
+                _option("Also create an executive channel", "exec")]}, optional=True),
+            _input(EXEC_PEOPLE, "People for the executive channel",
+                   {"type": "multi_users_select"}, optional=True),
+        ],
+    }
+
+
+@dataclass(frozen=True)
+class CreateRequest:
+    """A valid submission, ready to become flow parameters."""
+
+    invitees: list[str]
+    title: str
+    severity: str
+    existing_case: str | None
+    exec_channel: bool
+    exec_invitees: list[str] = field(default_factory=list)
+
+
+def _value(values: dict[str, Any], block_id: str) -> dict[str, Any]:
+    block = values.get(block_id) or {}
+    action = block.get(block_id)
+    if action is None and block:  # tolerate another action_id inside our block
+        action = next(iter(block.values()))
+    return action or {}
+
+
+def _text(values: dict[str, Any], block_id: str) -> str:
+    return str(_value(values, block_id).get("value") or "").strip()
+
+
+def _users(values: dict[str, Any], block_id: str) -> list[str]:
+    return [str(u) for u in _value(values, block_id).get("selected_users") or []]
+
+
+def _ticked(values: dict[str, Any], block_id: str) -> bool:
+    return bool(_value(values, block_id).get("selected_options"))
+
+
+def read_submission(values: dict[str, Any]) -> CreateRequest | dict[str, str]:
+    """The request, or {block_id: message} to show inside the modal."""
+    errors: dict[str, str] = {}
+    people = _users(values, PEOPLE)
+    title = _text(values, TITLE)
+    key = _text(values, CASE_KEY).upper()
+    create_new = _ticked(values, NEW_CASE)
+    exec_channel = _ticked(values, EXEC)
+    exec_people = _users(values, EXEC_PEOPLE)
+    selected = _value(values, SEVERITY).get("selected_option") or {}
+    severity = str(selected.get("value") or "SEV-3")
+
+    if not people:
+        errors[PEOPLE] = "Choose at least one person to invite."
+    if not key and not create_new:
+        errors[CASE_KEY] = "Enter an existing Jira case key, or tick “Create a new Jira incident”."
+    elif key and create_new:
+        errors[CASE_KEY] = "Give an existing case key or tick “Create a new Jira incident”, not both."
+    elif key and not _KEY_RE.match(key):
+        errors[CASE_KEY] = "A Jira case key looks like SEC-123."
+    if create_new and not title:
+        errors[TITLE] = "A new Jira incident needs a title."
+    if severity not in SEVERITIES:
+        errors[SEVERITY] = "Choose a severity."
+    if exec_people and not exec_channel:
+        errors[EXEC_PEOPLE] = "Tick “Also create an executive channel”, or clear these people."
+    if errors:
+        return errors
+    return CreateRequest(invitees=people, title=title, severity=severity,
+                         existing_case=key or None, exec_channel=exec_channel,
+                         exec_invitees=exec_people)
+
+
+def origin_channel(view: dict[str, Any]) -> str | None:
+    """The channel `/irbot create` was typed in, from private_metadata."""
+    try:
+        meta = json.loads(view.get("private_metadata") or "{}")
+    except ValueError:
+        return None
+    channel = meta.get("channel_id") if isinstance(meta, dict) else None
+    return str(channel) if channel else None

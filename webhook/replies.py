@@ -1,0 +1,55 @@
+"""What the webhook answers responders (pure text builders)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from tasks.messages import slack_time
+from tasks.state import IncidentState
+from webhook.commands import SUBCOMMANDS
+
+NOT_AN_INCIDENT = ("This channel is not an open incident, so there is nothing to {what} here. "
+                   "Use `/irbot create` to open one.")
+PREFECT_DOWN = ("irbot could not start the {what} right now (its workflow service did not "
+                "answer). Nothing was changed; please try again in a minute.")
+
+
+def help_text(problem: str = "") -> str:
+    """Every subcommand, one line each."""
+    lines = [problem] if problem else []
+    lines.append("*irbot* commands:")
+    lines += [f"• `/irbot {name}` — {about}" for name, about in SUBCOMMANDS.items()]
+    return "\n".join(lines)
+
+
+def unknown_team(team: str, teams: list[str]) -> str:
+    """Answer to a page for a team we have no routing key for."""
+    known = ", ".join(f"`{t}`" for t in teams) if teams else "none (set PAGERDUTY_ROUTING_KEYS)"
+    asked = f"No PagerDuty team called `{team[:40]}`. " if team else ""
+    return f"{asked}Teams you can page: {known}. Usage: `/irbot page <team> [message]`."
+
+
+def archive_pending(deadline: datetime | None) -> str:
+    """Answer to /irbot archive while one is already pending."""
+    when = slack_time(deadline) if deadline else "soon"
+    return (f"An archive is already pending: this channel will be archived {when} unless "
+            "someone presses Cancel on the announcement.")
+
+
+def status_text(state: IncidentState, archive_pending_deadline: datetime | None) -> str:
+    """The incident at a glance."""
+    lines = [
+        f"*<{state.case_url}|{state.case_key}>*" + (f": {state.title}" if state.title else ""),
+        f"Severity: {state.severity or 'not set'}",
+        f"Opened by <@{state.created_by}> {slack_time(state.created_at)}",
+    ]
+    if state.exec_channel_id:
+        lines.append(f"Executive channel: <#{state.exec_channel_id}>")
+    if state.last_backup_at:
+        lines.append(f"Last backup: {slack_time(state.last_backup_at)}, "
+                     f"{state.message_count} messages in the transcript")
+    else:
+        lines.append("Last backup: none yet (`/irbot backup`)")
+    if archive_pending_deadline:
+        lines.append(f"Archive pending: {slack_time(archive_pending_deadline)}")
+    return "\n".join(lines)

@@ -1,0 +1,146 @@
+"""`irbot serve`: a local Prefect server (if needed), the flow runner and the webhook as children."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+
+import httpx
+
+_STOP_GRACE_SECONDS = 15
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_healthy(url: str, timeout: float, proc: subprocess.Popen[bytes] | None = None) -> None:
+    """Poll `url` until it answers 200; fail early if the process died."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"{proc.args!r} exited with {proc.returncode} while starting")
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{url} was not healthy after {timeout:.0f} s")
+
+
+def prefect_env(base: Mapping[str, str]) -> dict[str, str]:
+    """Environment for Prefect processes: offline-friendly, fast run pick-up."""
+    env = dict(base)
+    env.setdefault("DO_NOT_TRACK", "1")
+    env.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    env.setdefault("PREFECT_RUNNER_POLL_FREQUENCY", "1")
+    env.setdefault("PREFECT_UI_ENABLED", "true")
+    return env
+
+
+@dataclass
+class Supervisor:
+    """Starts children in order and stops them in reverse (runner before server)."""
+
+    env: dict[str, str]
+    children: list[tuple[str, subprocess.Popen[bytes]]] = field(default_factory=list)
+    stopping: bool = False
+
+    def start(self, name: str, args: list[str]) -> subprocess.Popen[bytes]:
+        proc = subprocess.Popen(args, env=self.env, start_new_session=True)
+        self.children.append((name, proc))
+        return proc
+
+    def start_prefect_server(self, home: Path) -> str:
+        """A local SQLite-backed Prefect server bound to loopback."""
+        port = int(self.env.get("IRBOT_PREFECT_PORT") or 4200)
+        if not _port_free(port):
+            port = free_port()
+        home.mkdir(parents=True, exist_ok=True)
+        self.env.setdefault("PREFECT_HOME", str(home))
+        proc = self.start("prefect-server", [
+            sys.executable, "-m", "prefect", "server", "start",
+            "--host", "127.0.0.1", "--port", str(port)])
+        api = f"http://127.0.0.1:{port}/api"
+        wait_healthy(f"{api}/health", 90, proc)
+        self.env["PREFECT_API_URL"] = api
+        return api
+
+    def stop(self) -> None:
+        """Stop children newest first; each gets a grace period, then is killed."""
+        self.stopping = True
+        for name, proc in reversed(self.children):
+            if proc.poll() is None:
+                _signal_group(proc, signal.SIGTERM)
+                try:
+                    proc.wait(_STOP_GRACE_SECONDS)
+                except subprocess.TimeoutExpired:
+                    print(f"irbot: {name} did not stop in time; killing it", file=sys.stderr)
+                    _signal_group(proc, signal.SIGKILL)
+                    proc.wait()
+
+    def watch(self) -> int:
+        """Block until a child exits or we are told to stop; then stop everything."""
+        def on_signal(signum: int, frame: FrameType | None) -> None:
+            self.stopping = True
+
+        signal.signal(signal.SIGTERM, on_signal)
+        signal.signal(signal.SIGINT, on_signal)
+        code = 0
+        while not self.stopping:
+            for name, proc in self.children:
+                if proc.poll() is not None:
+                    print(f"irbot: {name} exited with {proc.returncode}", file=sys.stderr)
+                    code = proc.returncode or 1
+                    self.stopping = True
+            time.sleep(0.2)
+        self.stop()
+        return code
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def _signal_group(proc: subprocess.Popen[bytes], sig: int) -> None:
+    try:
+        os.killpg(proc.pid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def serve(host: str, port: int) -> int:
+    """Run everything `irbot serve` promises; returns the exit code."""
+    supervisor = Supervisor(prefect_env(os.environ))
+    try:
+        if not supervisor.env.get("PREFECT_API_URL"):
+            home = Path(supervisor.env.get("PREFECT_HOME") or Path.home() / ".prefect")
+            api = supervisor.start_prefect_server(home)
+            print(f"irbot: started a local Prefect server: {api.removesuffix('/api')}", flush=True)
+        supervisor.start("runner", [sys.executable, "-m", "flows.runner"])
+        webhook = supervisor.start("webhook", [
+            sys.executable, "-m", "uvicorn", "webhook.app:create_api", "--factory",
+            "--host", host, "--port", str(port), "--no-access-log", "--log-level", "warning"])
+        wait_healthy(f"http://{host}:{port}/health", 60, webhook)
+        print(f"irbot: webhook listening on http://{host}:{port}/slack/events", flush=True)
+    except BaseException:
+        supervisor.stop()
+        raise
+    return supervisor.watch()
