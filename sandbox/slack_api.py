@@ -83,7 +83,9 @@ def slack_routes(state: SandboxState) -> list[Route]:
                 response = PlainTextResponse("invalid_payload", 400)
             else:
                 slot.posts += 1
-                state.slack.responses.append({"url": str(request.url), "body": body})
+                # The URL exactly as handed out, so callers can match their own answers.
+                url = f"{state.base_url}/slack/response/{key}"
+                state.slack.responses.append({"url": url, "body": body})
                 response = PlainTextResponse("ok")
         state.record(RecordedRequest(
             service="slack",

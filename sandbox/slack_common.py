@@ -5,6 +5,7 @@ from __future__ import annotations
 from sandbox.slack_params import Params, SlackError
 from sandbox.slack_store import Channel, Workspace
 
+
 def channel_arg(ws: Workspace, p: Params, name: str = "channel") -> Channel:
     channel_id = p.get_str(name)
     if not channel_id:

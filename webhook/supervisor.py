@@ -16,6 +16,7 @@ from types import FrameType
 import httpx
 
 _STOP_GRACE_SECONDS = 15
+LAST_DEPLOYMENT = "page-team/page"  # flows.runner registers this one last
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -134,7 +135,10 @@ def serve(host: str, port: int) -> int:
             home = Path(supervisor.env.get("PREFECT_HOME") or Path.home() / ".prefect")
             api = supervisor.start_prefect_server(home)
             print(f"irbot: started a local Prefect server: {api.removesuffix('/api')}", flush=True)
-        supervisor.start("runner", [sys.executable, "-m", "flows.runner"])
+        runner = supervisor.start("runner", [sys.executable, "-m", "flows.runner"])
+        # The webhook is useless until the runner has registered every deployment.
+        api = supervisor.env["PREFECT_API_URL"].rstrip("/")
+        wait_healthy(f"{api}/deployments/name/{LAST_DEPLOYMENT}", 120, runner)
         webhook = supervisor.start("webhook", [
             sys.executable, "-m", "uvicorn", "webhook.app:create_api", "--factory",
             "--host", host, "--port", str(port), "--no-access-log", "--log-level", "warning"])

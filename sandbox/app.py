@@ -1,0 +1,30 @@
+"""The Starlette application: every emulated service and the control API on one server."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from sandbox.control import control_routes
+from sandbox.jira_api import jira_routes
+from sandbox.pagerduty_api import pagerduty_routes
+from sandbox.slack_api import slack_routes
+from sandbox.state import SandboxState
+
+
+def build_app(state: SandboxState, info: Callable[[], dict[str, Any]]) -> Starlette:
+    async def health(request: Request) -> Response:
+        return JSONResponse({"ok": True})
+
+    return Starlette(routes=[
+        Route("/_health", health, methods=["GET"]),
+        *slack_routes(state),
+        *jira_routes(state),
+        *pagerduty_routes(state),
+        *control_routes(state, info),
+    ])

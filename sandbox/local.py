@@ -1,0 +1,180 @@
+"""`Sandbox`: the emulators served in this process, plus direct access to their state."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Any
+
+from sandbox.app import build_app
+from sandbox.faults import Service
+from sandbox.recording import RecordedRequest
+from sandbox.server import ServerThread
+from sandbox.state import Credentials, SandboxState
+
+DEFAULT_BOT_TOKEN = "xoxb-sandbox-token"
+DEFAULT_JIRA_USER = "bot@example.com"
+DEFAULT_JIRA_TOKEN = "jira-sandbox-token"
+TEAM_ID = "T0SANDBOX"
+BOT_USER_ID = "U0IRBOT01"
+BOT_ID = "B0IRBOT01"
+APP_ID = "A0IRBOT"
+
+
+class Sandbox:
+    """Slack, Jira and PagerDuty emulators on one loopback HTTP server.
+
+    All query methods return copies; mutate state only through the methods here, the control
+    API, or the emulated APIs themselves.
+    """
+
+    def __init__(
+        self, *, bot_token: str = DEFAULT_BOT_TOKEN, jira_user: str = DEFAULT_JIRA_USER,
+        jira_token: str = DEFAULT_JIRA_TOKEN, jira_projects: tuple[str, ...] = ("SEC",),
+        host: str = "127.0.0.1", port: int = 0,
+    ) -> None:
+        self.bot_token = bot_token
+        self.jira_user = jira_user
+        self.jira_token = jira_token
+        self.jira_projects = tuple(jira_projects)
+        self.team_id = TEAM_ID
+        self.bot_user_id = BOT_USER_ID
+        self.bot_id = BOT_ID
+        self.app_id = APP_ID
+        self._host, self._port = host, port
+        self._state = SandboxState(
+            credentials=Credentials(bot_token, jira_user, jira_token),
+            jira_projects=self.jira_projects, team_id=TEAM_ID, bot_user_id=BOT_USER_ID,
+            bot_id=BOT_ID, app_id=APP_ID,
+        )
+        self._server: ServerThread | None = None
+
+    # --- lifecycle ---------------------------------------------------------------------
+
+    def start(self) -> Sandbox:
+        if self._server is not None:
+            raise RuntimeError("sandbox already started")
+        server = ServerThread(build_app(self._state, self.info), self._host, self._port)
+        self._state.base_url = f"http://{server.host}:{server.port}"
+        server.start()
+        self._server = server
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+
+    def __enter__(self) -> Sandbox:
+        return self.start()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
+
+    # --- addresses ---------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        if not self._state.base_url:
+            raise RuntimeError("sandbox not started")
+        return self._state.base_url
+
+    @property
+    def slack_api_url(self) -> str:
+        return f"{self.url}/slack/api/"
+
+    @property
+    def jira_url(self) -> str:
+        return f"{self.url}/jira"
+
+    @property
+    def pagerduty_url(self) -> str:
+        return f"{self.url}/pagerduty/v2/enqueue"
+
+    def info(self) -> dict[str, Any]:
+        """Everything a client needs to talk to this sandbox (served at /_control/info)."""
+        return {
+            "url": self.url,
+            "slack_api_url": self.slack_api_url,
+            "jira_url": self.jira_url,
+            "pagerduty_url": self.pagerduty_url,
+            "bot_token": self.bot_token,
+            "jira_user": self.jira_user,
+            "jira_token": self.jira_token,
+            "jira_projects": list(self.jira_projects),
+            "team_id": self.team_id,
+            "bot_user_id": self.bot_user_id,
+            "bot_id": self.bot_id,
+            "app_id": self.app_id,
+        }
+
+    # --- seeding -----------------------------------------------------------------------
+
+    def add_user(self, name: str, real_name: str | None = None, deleted: bool = False,
+                 is_bot: bool = False) -> str:
+        return self._state.add_user(name, real_name, deleted, is_bot)
+
+    def add_channel(self, name: str, members: list[str] | tuple[str, ...] = (),
+                    is_private: bool = False, bot_is_member: bool = True) -> str:
+        return self._state.add_channel(name, members, is_private, bot_is_member)
+
+    def post_message(self, channel: str, user: str, text: str, thread_ts: str | None = None,
+                     reply_broadcast: bool = False) -> str:
+        return self._state.post_message(channel, user, text, thread_ts, reply_broadcast)
+
+    def post_bot_message(self, channel: str, username: str, text: str,
+                         bot_id: str = "B0OTHER") -> str:
+        return self._state.post_bot_message(channel, username, text, bot_id)
+
+    def new_trigger_id(self, user: str | None = None) -> str:
+        return self._state.new_trigger_id(user)
+
+    def response_url(self) -> str:
+        return self._state.new_response_url()
+
+    def inject_fault(self, service: Service, target: str, status: int, times: int = 1,
+                     retry_after: int | None = None, body: dict[str, Any] | None = None) -> None:
+        self._state.inject_fault(service, target, status, times, retry_after, body)
+
+    def jira_create_issue(self, summary: str, project: str = "SEC") -> str:
+        return self._state.jira_create_issue(summary, project)
+
+    # --- reading -----------------------------------------------------------------------
+
+    def requests(self, service: str | None = None,
+                 name: str | None = None) -> list[RecordedRequest]:
+        return self._state.requests(service, name)
+
+    def reset_requests(self) -> None:
+        self._state.reset_requests()
+
+    def channel(self, channel_id: str) -> dict[str, Any]:
+        return self._state.channel(channel_id)
+
+    def channel_by_name(self, name: str) -> dict[str, Any] | None:
+        return self._state.channel_by_name(name)
+
+    def messages(self, channel_id: str, include_replies: bool = False) -> list[dict[str, Any]]:
+        return self._state.messages(channel_id, include_replies)
+
+    @property
+    def ephemerals(self) -> list[dict[str, Any]]:
+        return self._state.ephemerals()
+
+    @property
+    def responses(self) -> list[dict[str, Any]]:
+        return self._state.responses()
+
+    @property
+    def views(self) -> dict[str, dict[str, Any]]:
+        return self._state.views()
+
+    def jira_issue(self, key: str) -> dict[str, Any]:
+        return self._state.jira_issue(key)
+
+    def jira_issues(self) -> list[dict[str, Any]]:
+        return self._state.jira_issues()
+
+    @property
+    def pagerduty_events(self) -> list[dict[str, Any]]:
+        return self._state.pagerduty()

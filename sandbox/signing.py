@@ -1,0 +1,116 @@
+"""Build requests exactly as Slack sends them to an app: signed slash commands and payloads."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+from typing import Any
+from urllib.parse import urlencode
+
+from sandbox.ids import new_trigger_id
+
+DEFAULT_APP_ID = "A0IRBOT"
+DEFAULT_TEAM_DOMAIN = "sandbox"
+# Slack's legacy verification token travels in every body; apps should ignore it.
+DEFAULT_VERIFICATION_TOKEN = "sandbox-verification-token"
+
+
+def sign(signing_secret: str, body: str, timestamp: int | None = None) -> dict[str, str]:
+    """Headers for a request body signed as Slack signs it (v0 HMAC-SHA256)."""
+    ts = int(time.time()) if timestamp is None else timestamp
+    base = f"v0:{ts}:{body}".encode()
+    digest = hmac.new(signing_secret.encode(), base, hashlib.sha256).hexdigest()
+    return {
+        "X-Slack-Signature": f"v0={digest}",
+        "X-Slack-Request-Timestamp": str(ts),
+        "Content-Type": "application/x-www-form-urlencoded",
+    }
+
+
+def slash_command_body(
+    *, command: str = "/irbot", text: str, user_id: str, user_name: str, channel_id: str,
+    channel_name: str, team_id: str, response_url: str, trigger_id: str,
+    api_app_id: str = DEFAULT_APP_ID, team_domain: str = DEFAULT_TEAM_DOMAIN,
+    token: str = DEFAULT_VERIFICATION_TOKEN,
+) -> str:
+    """The form body of a slash command, fields in the order Slack sends them."""
+    return urlencode({
+        "token": token,
+        "team_id": team_id,
+        "team_domain": team_domain,
+        "channel_id": channel_id,
+        "channel_name": channel_name,
+        "user_id": user_id,
+        "user_name": user_name,
+        "command": command,
+        "text": text,
+        "api_app_id": api_app_id,
+        "response_url": response_url,
+        "trigger_id": trigger_id,
+    })
+
+
+def _payload_body(payload: dict[str, Any]) -> str:
+    return urlencode({"payload": json.dumps(payload, separators=(",", ":"))})
+
+
+def _user(user_id: str, user_name: str, team_id: str) -> dict[str, str]:
+    return {"id": user_id, "username": user_name, "name": user_name, "team_id": team_id}
+
+
+def view_submission_body(
+    *, view: dict[str, Any], values: dict[str, Any], user_id: str, user_name: str,
+    team_id: str, api_app_id: str = DEFAULT_APP_ID, trigger_id: str | None = None,
+    team_domain: str = DEFAULT_TEAM_DOMAIN, token: str = DEFAULT_VERIFICATION_TOKEN,
+) -> str:
+    """A modal submit: `view` is the view as views.open returned it, `values` its input."""
+    submitted = {**view, "state": {"values": values}}
+    return _payload_body({
+        "type": "view_submission",
+        "team": {"id": team_id, "domain": team_domain},
+        "user": _user(user_id, user_name, team_id),
+        "api_app_id": api_app_id,
+        "token": token,
+        "trigger_id": trigger_id or new_trigger_id(),
+        "view": submitted,
+        "response_urls": [],
+        "is_enterprise_install": False,
+        "enterprise": None,
+    })
+
+
+def block_actions_body(
+    *, action_id: str, value: str, block_id: str, user_id: str, user_name: str,
+    channel_id: str, message_ts: str, team_id: str, response_url: str, trigger_id: str,
+    message: dict[str, Any] | None = None, channel_name: str = "",
+    api_app_id: str = DEFAULT_APP_ID, team_domain: str = DEFAULT_TEAM_DOMAIN,
+    token: str = DEFAULT_VERIFICATION_TOKEN, button_text: str | None = None,
+) -> str:
+    """A button click on a message (the only interactive element this project uses)."""
+    action_ts = f"{time.time():.6f}"
+    return _payload_body({
+        "type": "block_actions",
+        "user": _user(user_id, user_name, team_id),
+        "api_app_id": api_app_id,
+        "token": token,
+        "container": {"type": "message", "message_ts": message_ts, "channel_id": channel_id,
+                      "is_ephemeral": False},
+        "trigger_id": trigger_id,
+        "team": {"id": team_id, "domain": team_domain},
+        "enterprise": None,
+        "is_enterprise_install": False,
+        "channel": {"id": channel_id, "name": channel_name},
+        "message": message if message is not None else {"type": "message", "ts": message_ts},
+        "state": {"values": {}},
+        "response_url": response_url,
+        "actions": [{
+            "action_id": action_id,
+            "block_id": block_id,
+            "text": {"type": "plain_text", "text": button_text or value, "emoji": True},
+            "value": value,
+            "type": "button",
+            "action_ts": action_ts,
+        }],
+    })

@@ -1,0 +1,130 @@
+"""Shared fixtures: one Prefect server, one sandbox and one `irbot serve` per test session.
+
+Prefect reads its settings when it is imported, so the API URL and home are fixed here, at
+import time, before any test module imports prefect.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from webhook.supervisor import free_port, prefect_env, wait_healthy
+
+_HOME = Path(tempfile.mkdtemp(prefix="irbot-tests-"))
+_PREFECT_PORT = free_port()
+os.environ.update({
+    "PREFECT_HOME": str(_HOME / "prefect"),
+    "PREFECT_API_URL": f"http://127.0.0.1:{_PREFECT_PORT}/api",
+    "DO_NOT_TRACK": "1",
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "PREFECT_LOGGING_LEVEL": "WARNING",
+    "PREFECT_RESULTS_PERSIST_BY_DEFAULT": "false",
+})
+
+SIGNING_SECRET = "test-signing-secret-0123456789"
+ROUTING_KEYS = {"engineering": "R" * 32, "database": "D" * 32}
+ARCHIVE_DELAY_SECONDS = 12
+IRBOT_VARS = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_API_URL", "JIRA_URL", "JIRA_USER",
+              "JIRA_API_TOKEN", "JIRA_PROJECT", "JIRA_ISSUE_TYPE", "PAGERDUTY_EVENTS_URL",
+              "PAGERDUTY_ROUTING_KEYS", "IRBOT_ARCHIVE_DELAY_SECONDS")
+
+
+@pytest.fixture(autouse=True)
+def _no_leaked_settings() -> Iterator[None]:
+    """A developer's shell must never leak into a test: Settings are rebuilt per test."""
+    from tasks.settings import get_settings
+
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def prefect_api() -> Iterator[str]:
+    """A real Prefect API server (SQLite) on loopback for the whole session."""
+    env = prefect_env(os.environ)
+    log = open(_HOME / "prefect-server.log", "wb")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
+         "--port", str(_PREFECT_PORT)], env=env, stdout=log, stderr=subprocess.STDOUT,
+        start_new_session=True)
+    try:
+        wait_healthy(f"{os.environ['PREFECT_API_URL']}/health", 120, proc)
+        from tasks.state import register_block_type
+
+        register_block_type()
+        yield os.environ["PREFECT_API_URL"]
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def sandbox() -> Iterator[object]:
+    """The Slack/Jira/PagerDuty emulator, serving on a free loopback port."""
+    from sandbox import Sandbox
+
+    with Sandbox(jira_projects=("SEC",)) as sb:
+        yield sb
+
+
+@pytest.fixture(scope="session")
+def irbot_env(sandbox: object) -> dict[str, str]:
+    """Settings pointing irbot at the sandbox."""
+    sb = sandbox
+    return {
+        "SLACK_BOT_TOKEN": sb.bot_token,  # type: ignore[attr-defined]
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": sb.slack_api_url,  # type: ignore[attr-defined]
+        "JIRA_URL": sb.jira_url,  # type: ignore[attr-defined]
+        "JIRA_USER": sb.jira_user,  # type: ignore[attr-defined]
+        "JIRA_API_TOKEN": sb.jira_token,  # type: ignore[attr-defined]
+        "JIRA_PROJECT": "SEC",
+        "PAGERDUTY_EVENTS_URL": sb.pagerduty_url,  # type: ignore[attr-defined]
+        "PAGERDUTY_ROUTING_KEYS": json.dumps(ROUTING_KEYS),
+        "IRBOT_ARCHIVE_DELAY_SECONDS": str(ARCHIVE_DELAY_SECONDS),
+    }
+
+
+@pytest.fixture
+def settings_env(irbot_env: dict[str, str], prefect_api: str,
+                 monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """Run flows and tasks in this process against the sandbox and the Prefect server."""
+    for name, value in irbot_env.items():
+        monkeypatch.setenv(name, value)
+    return irbot_env
+
+
+@pytest.fixture(scope="session")
+def irbot_serve(irbot_env: dict[str, str], prefect_api: str) -> Iterator[str]:
+    """`irbot serve` as a subprocess, exactly as an operator runs it; yields its base URL."""
+    port = free_port()
+    env = {**os.environ, **irbot_env, "IRBOT_RUN_LIMIT": "30", "PREFECT_LOGGING_LEVEL": "INFO"}
+    log = open(_HOME / "irbot-serve.log", "wb")  # noqa: SIM115 - closed below
+    irbot = Path(sys.executable).with_name("irbot")
+    proc = subprocess.Popen([str(irbot), "serve", "--port", str(port)], env=env, stdout=log,
+                            stderr=subprocess.STDOUT, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(f"{base}/health", 90, proc)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+        print(f"\nirbot serve log: {_HOME / 'irbot-serve.log'}")

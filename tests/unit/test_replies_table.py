@@ -1,0 +1,41 @@
+"""What the webhook answers responders (pure text)."""
+
+from __future__ import annotations
+
+import pytest
+
+from webhook.commands import SUBCOMMANDS
+from webhook.replies import help_text, unknown_team
+
+
+@pytest.mark.parametrize("problem", ["", "I don't know `deploy`."])
+def test_help_lists_every_subcommand_one_per_line(problem: str) -> None:
+    lines = help_text(problem).splitlines()
+    for name, about in SUBCOMMANDS.items():
+        mine = [line for line in lines if f"`/irbot {name}`" in line]
+        assert len(mine) == 1, name
+        assert about in mine[0]
+    command_lines = [line for line in lines if "`/irbot " in line and line.startswith("•")]
+    assert len(command_lines) == len(SUBCOMMANDS)
+    if problem:
+        assert lines[0] == problem
+    else:
+        assert problem not in lines
+
+
+@pytest.mark.parametrize(
+    ("team", "teams", "present", "absent"),
+    [
+        ("sre", ["db", "engineering"], ["`sre`", "`db`", "`engineering`", "/irbot page"], []),
+        ("sre", [], ["`sre`", "PAGERDUTY_ROUTING_KEYS"], []),
+        ("", ["db"], ["`db`"], ["No PagerDuty team called"]),
+        ("x" * 100, ["db"], ["x" * 40], ["x" * 41]),
+    ],
+)
+def test_unknown_team_lists_configured_teams(team: str, teams: list[str], present: list[str],
+                                             absent: list[str]) -> None:
+    text = unknown_team(team, teams)
+    for part in present:
+        assert part in text
+    for part in absent:
+        assert part not in text

@@ -1,0 +1,200 @@
+"""Settings from a clean environment: names every problem, never shows a secret."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+
+from tasks.settings import Settings, SettingsError, load_settings
+
+REQUIRED = ["SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "JIRA_URL", "JIRA_USER", "JIRA_API_TOKEN",
+            "JIRA_PROJECT"]
+OPTIONAL = ["SLACK_API_URL", "JIRA_ISSUE_TYPE", "PAGERDUTY_EVENTS_URL", "PAGERDUTY_ROUTING_KEYS",
+            "IRBOT_ARCHIVE_DELAY_SECONDS"]
+SECRETS = {"SLACK_BOT_TOKEN": "xoxb-s3cret-bot-token-111",
+           "SLACK_SIGNING_SECRET": "s3cret-signing-222",
+           "JIRA_API_TOKEN": "s3cret-jira-333"}
+VALID = {**SECRETS, "JIRA_URL": "https://jira.example.com", "JIRA_USER": "bot@example.com",
+         "JIRA_PROJECT": "SEC"}
+ROUTING_SECRET = "s3cret-routing-444"
+
+
+@pytest.fixture
+def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> pytest.MonkeyPatch:
+    """No irbot variable set and no .env file in reach."""
+    for name in REQUIRED + OPTIONAL:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    return monkeypatch
+
+
+def given(env: pytest.MonkeyPatch, values: dict[str, str]) -> None:
+    for name, value in values.items():
+        env.setenv(name, value)
+
+
+def problem(env: pytest.MonkeyPatch, values: dict[str, str]) -> str:
+    given(env, values)
+    with pytest.raises(SettingsError) as info:
+        load_settings()
+    return str(info.value)
+
+
+def test_clean_environment_names_every_missing_variable(env: pytest.MonkeyPatch) -> None:
+    message = problem(env, {})
+    for name in REQUIRED:
+        assert name in message
+    for name in OPTIONAL:
+        assert name not in message
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        {"SLACK_BOT_TOKEN": SECRETS["SLACK_BOT_TOKEN"]},
+        {"SLACK_SIGNING_SECRET": SECRETS["SLACK_SIGNING_SECRET"],
+         "JIRA_API_TOKEN": SECRETS["JIRA_API_TOKEN"]},
+        {**SECRETS, "PAGERDUTY_ROUTING_KEYS": f'{{"eng": "{ROUTING_SECRET}"}}'},
+        {**SECRETS, "JIRA_URL": "changeme", "IRBOT_ARCHIVE_DELAY_SECONDS": "soon"},
+        {**VALID, "PAGERDUTY_ROUTING_KEYS": f'{{"eng": "{ROUTING_SECRET}"}}',
+         "IRBOT_ARCHIVE_DELAY_SECONDS": "-1"},
+        {**VALID, "PAGERDUTY_ROUTING_KEYS": f'{{"eng": ["{ROUTING_SECRET}"]}}'},
+    ],
+)
+def test_problems_never_show_secret_values(env: pytest.MonkeyPatch,
+                                           values: dict[str, str]) -> None:
+    message = problem(env, values)
+    for secret in [*SECRETS.values(), ROUTING_SECRET, "s3cret"]:
+        assert secret not in message
+    missing = [n for n in REQUIRED if n not in values]
+    assert all(n in message for n in missing)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("SLACK_BOT_TOKEN", "changeme"),
+        ("SLACK_BOT_TOKEN", "CHANGEME"),
+        ("SLACK_BOT_TOKEN", " changeme "),
+        ("SLACK_BOT_TOKEN", "xoxb-your-token"),
+        ("SLACK_BOT_TOKEN", ""),
+        ("SLACK_SIGNING_SECRET", "changeme"),
+        ("SLACK_SIGNING_SECRET", "your-signing-secret"),
+        ("JIRA_API_TOKEN", "changeme"),
+        ("JIRA_API_TOKEN", "   "),
+        ("JIRA_URL", "changeme"),
+        ("JIRA_USER", "todo"),
+        ("JIRA_PROJECT", "xxx"),
+        ("JIRA_PROJECT", ""),
+    ],
+)
+def test_placeholders_are_refused(env: pytest.MonkeyPatch, name: str, value: str) -> None:
+    message = problem(env, {**VALID, name: value})
+    assert name in message
+    assert [n for n in REQUIRED if n in message] == [name]
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("IRBOT_ARCHIVE_DELAY_SECONDS", "-1"),
+        ("IRBOT_ARCHIVE_DELAY_SECONDS", "an hour"),
+    ],
+)
+def test_bad_optional_values_are_named(env: pytest.MonkeyPatch, name: str, value: str) -> None:
+    assert name in problem(env, {**VALID, name: value})
+
+
+def test_defaults(env: pytest.MonkeyPatch) -> None:
+    given(env, VALID)
+    settings = load_settings()
+    assert settings.SLACK_API_URL == "https://slack.com/api/"
+    assert settings.JIRA_ISSUE_TYPE == "Task"
+    assert settings.PAGERDUTY_EVENTS_URL == "https://events.pagerduty.com/v2/enqueue"
+    assert settings.IRBOT_ARCHIVE_DELAY_SECONDS == 3600
+    assert settings.PAGERDUTY_ROUTING_KEYS == {}
+    assert settings.pagerduty_teams == []
+
+
+@pytest.mark.parametrize(
+    ("given_url", "expected"),
+    [
+        ("http://127.0.0.1:8080/api", "http://127.0.0.1:8080/api/"),
+        ("http://127.0.0.1:8080/api/", "http://127.0.0.1:8080/api/"),
+        ("https://slack.com/api", "https://slack.com/api/"),
+    ],
+)
+def test_slack_api_url_gets_trailing_slash(env: pytest.MonkeyPatch, given_url: str,
+                                           expected: str) -> None:
+    given(env, {**VALID, "SLACK_API_URL": given_url})
+    assert load_settings().SLACK_API_URL == expected
+
+
+@pytest.mark.parametrize(
+    ("given_url", "browse"),
+    [
+        ("https://jira.example.com", "https://jira.example.com/browse/SEC-1"),
+        ("https://jira.example.com/", "https://jira.example.com/browse/SEC-1"),
+        ("  https://jira.example.com//  ", "https://jira.example.com/browse/SEC-1"),
+    ],
+)
+def test_jira_browse_url(env: pytest.MonkeyPatch, given_url: str, browse: str) -> None:
+    given(env, {**VALID, "JIRA_URL": given_url})
+    assert load_settings().jira_browse_url("SEC-1") == browse
+
+
+@pytest.mark.parametrize(
+    ("raw", "keys"),
+    [
+        ('{"engineering": "rk-eng", "db": "rk-db"}', {"engineering": "rk-eng", "db": "rk-db"}),
+        ("{}", {}),
+        ('{"ops": "rk-ops"}', {"ops": "rk-ops"}),
+    ],
+)
+def test_routing_keys_from_json(env: pytest.MonkeyPatch, raw: str, keys: dict[str, str]) -> None:
+    given(env, {**VALID, "PAGERDUTY_ROUTING_KEYS": raw})
+    settings = load_settings()
+    assert {t: k.get_secret_value() for t, k in settings.PAGERDUTY_ROUTING_KEYS.items()} == keys
+    assert all(isinstance(k, SecretStr) for k in settings.PAGERDUTY_ROUTING_KEYS.values())
+    assert settings.pagerduty_teams == sorted(keys)
+
+
+@pytest.mark.xfail(reason="pydantic-settings JSON-decodes dict fields before our validator, so an "
+                          "empty PAGERDUTY_ROUTING_KEYS (as a .env template leaves it) raises "
+                          "pydantic_settings.SettingsError, not {} / tasks.settings.SettingsError",
+                   strict=True)
+def test_empty_routing_keys_mean_no_teams(env: pytest.MonkeyPatch) -> None:
+    given(env, {**VALID, "PAGERDUTY_ROUTING_KEYS": ""})
+    assert load_settings().PAGERDUTY_ROUTING_KEYS == {}
+
+
+@pytest.mark.xfail(reason="malformed PAGERDUTY_ROUTING_KEYS JSON escapes load_settings as "
+                          "pydantic_settings.SettingsError, which `irbot serve` does not catch "
+                          "(it catches tasks.settings.SettingsError): start-up shows a traceback",
+                   strict=True)
+@pytest.mark.parametrize("raw", [f'{{"eng": "{ROUTING_SECRET}"', "not json"])
+def test_malformed_routing_keys_are_a_settings_error(env: pytest.MonkeyPatch, raw: str) -> None:
+    message = problem(env, {**VALID, "PAGERDUTY_ROUTING_KEYS": raw})
+    assert "PAGERDUTY_ROUTING_KEYS" in message
+    assert ROUTING_SECRET not in message
+
+
+def test_repr_hides_secrets(env: pytest.MonkeyPatch) -> None:
+    given(env, {**VALID, "PAGERDUTY_ROUTING_KEYS": f'{{"eng": "{ROUTING_SECRET}"}}'})
+    settings = load_settings()
+    shown = repr(settings) + str(settings) + repr(settings.model_dump())
+    for secret in [*SECRETS.values(), ROUTING_SECRET]:
+        assert secret not in shown
+    assert settings.SLACK_BOT_TOKEN.get_secret_value() == SECRETS["SLACK_BOT_TOKEN"]
+
+
+def test_dot_env_in_working_directory_is_read(env: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text(
+        "".join(f"{k}={v}\n" for k, v in VALID.items()) + "JIRA_ISSUE_TYPE=Incident\n",
+        encoding="utf-8")
+    settings = load_settings()
+    assert isinstance(settings, Settings)
+    assert settings.JIRA_ISSUE_TYPE == "Incident"
+    assert settings.JIRA_PROJECT == "SEC"
