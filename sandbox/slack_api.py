@@ -60,7 +60,7 @@ def slack_routes(state: SandboxState) -> list[Route]:
             name=method,
             http_method=request.method,
             path=request.url.path,
-            query=dict(request.query_params),
+            query={k: v for k, v in request.query_params.items() if k != "token"},
             params={k: v for k, v in raw.items() if k != "token"},  # never keep a token
             headers=safe_headers(request.headers),
             auth_present=bool(token),

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 from functools import lru_cache
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 # Values copied from a template and never replaced; refusing them beats a confusing 401 later.
 _PLACEHOLDERS = {"", "changeme", "change-me", "xoxb-your-token", "your-signing-secret", "todo", "xxx"}
@@ -31,7 +31,8 @@ class Settings(BaseSettings):
     JIRA_PROJECT: str
     JIRA_ISSUE_TYPE: str = "Task"
     PAGERDUTY_EVENTS_URL: str = "https://events.pagerduty.com/v2/enqueue"
-    PAGERDUTY_ROUTING_KEYS: dict[str, SecretStr] = Field(default_factory=dict)
+    # NoDecode: our validator parses the JSON, so "" and bad JSON get our own messages.
+    PAGERDUTY_ROUTING_KEYS: Annotated[dict[str, SecretStr], NoDecode] = Field(default_factory=dict)
     IRBOT_ARCHIVE_DELAY_SECONDS: int = Field(default=3600, ge=0)
 
     @field_validator("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "JIRA_API_TOKEN")
@@ -63,7 +64,12 @@ class Settings(BaseSettings):
     @classmethod
     def _parse_keys(cls, value: Any) -> Any:
         if isinstance(value, str):
-            return json.loads(value) if value.strip() else {}
+            if not value.strip():
+                return {}
+            try:
+                return json.loads(value)
+            except ValueError:
+                raise ValueError('must be a JSON object like {"team": "routing key"}') from None
         return value
 
     @property

@@ -52,8 +52,9 @@ def author_name(msg: Mapping[str, Any], names: Mapping[str, str]) -> str:
 def utc_time(ts: str) -> str:
     """ISO 8601 UTC time of a Slack ts, to the microsecond."""
     seconds, _, micros = ts.partition(".")
-    moment = datetime.fromtimestamp(int(seconds), UTC).replace(microsecond=int(micros[:6] or 0))
-    return moment.isoformat().replace("+00:00", "Z")
+    moment = datetime.fromtimestamp(int(seconds), UTC).replace(
+        microsecond=int(micros[:6].ljust(6, "0") or 0))
+    return moment.isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 def messages_to_frame(messages: Iterable[Mapping[str, Any]],
@@ -106,4 +107,6 @@ def neutralise(frame: pd.DataFrame) -> pd.DataFrame:
 def to_csv(frame: pd.DataFrame) -> bytes:
     """UTF-8 CSV with our columns first."""
     extra = [c for c in frame.columns if c not in COLUMNS]
-    return frame[COLUMNS + extra].to_csv(index=False, lineterminator="\n").encode("utf-8")
+    # CRLF rows (RFC 4180) make the writer quote any cell holding a bare CR, which a "\n"
+    # terminator would leave unquoted and so split into a bogus row when read back.
+    return frame[COLUMNS + extra].to_csv(index=False, lineterminator="\r\n").encode("utf-8")

@@ -29,7 +29,8 @@ def parse_command(text: str) -> Command:
     stripped = (text or "").strip()
     if not stripped:
         return Command("help")
-    head, _, rest = stripped.partition(" ")
+    head, *tail = stripped.split(maxsplit=1)
+    rest = tail[0] if tail else ""
     name = head.lower()
     if name not in SUBCOMMANDS:
         return Command("help", problem=f"I don't know `{head[:40]}`.")
@@ -39,6 +40,6 @@ def parse_command(text: str) -> Command:
         words = shlex.split(rest)
     except ValueError:
         words = rest.split()  # an unbalanced quote still deserves a page
-    if not words:
+    if not words or not words[0].strip():
         return Command("page", problem="Name the team to page: `/irbot page <team> [message]`.")
     return Command("page", [words[0].lower(), " ".join(words[1:])])

@@ -9,7 +9,8 @@ from typing import Any
 
 CALLBACK_ID = "irbot_create"
 SEVERITIES = ("SEV-1", "SEV-2", "SEV-3", "SEV-4")
-_KEY_RE = re.compile(r"^[A-Z][A-Z0-9_]{0,49}-[1-9][0-9]{0,9}$")
+# Short enough that incident_channel_<key>_exec stays within Slack's 80-character names.
+_KEY_RE = re.compile(r"^[A-Z][A-Z0-9_]{0,29}-[1-9][0-9]{0,9}$")
 
 PEOPLE, TITLE, SEVERITY, CASE_KEY, NEW_CASE, EXEC, EXEC_PEOPLE = (
     "people", "title", "severity", "case_key", "new_case", "exec_channel", "exec_people")

@@ -267,6 +267,17 @@ async def test_async_client_sends_json_for_chat(aslack: AsyncWebClient, sb: Sand
     assert sb.messages(cid)[-1]["blocks"] == blocks
 
 
+async def test_async_client_query_string_writes(aslack: AsyncWebClient, sb: Sandbox) -> None:
+    alice = sb.add_user("alice")
+    channel = (await aslack.conversations_create(name="inc-async"))["channel"]
+    await aslack.conversations_invite(channel=channel["id"], users=[alice])
+    await aslack.conversations_setTopic(channel=channel["id"], topic="SEC-7")
+    assert sb.channel(channel["id"])["members"] == [sb.bot_user_id, alice]
+    assert sb.channel(channel["id"])["topic"] == "SEC-7"
+    (create,) = sb.requests("slack", "conversations.create")
+    assert create.query == {"name": "inc-async"}  # AsyncWebClient: params in the query
+
+
 def test_post_ephemeral(slack: WebClient, sb: Sandbox) -> None:
     alice, bob = sb.add_user("alice"), sb.add_user("bob")
     cid = sb.add_channel("inc", [alice])

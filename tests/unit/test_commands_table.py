@@ -69,12 +69,8 @@ def test_unknown_subcommand_is_help_with_problem(text: str, shown: str) -> None:
         "page   ",
         "PAGE",
         "page\t",
-        pytest.param('page ""', marks=pytest.mark.xfail(
-            reason="an empty quoted team parses as team '' with no problem (the listener then "
-                   "answers unknown_team, so it is harmless, but the parser's contract is broken)",
-            strict=True)),
-        pytest.param("page '' db down", marks=pytest.mark.xfail(
-            reason="an empty quoted team parses as team '' with no problem", strict=True)),
+        'page ""',
+        "page '' db down",
     ],
 )
 def test_page_without_team_is_a_problem(text: str) -> None:

@@ -161,19 +161,11 @@ def test_routing_keys_from_json(env: pytest.MonkeyPatch, raw: str, keys: dict[st
     assert settings.pagerduty_teams == sorted(keys)
 
 
-@pytest.mark.xfail(reason="pydantic-settings JSON-decodes dict fields before our validator, so an "
-                          "empty PAGERDUTY_ROUTING_KEYS (as a .env template leaves it) raises "
-                          "pydantic_settings.SettingsError, not {} / tasks.settings.SettingsError",
-                   strict=True)
 def test_empty_routing_keys_mean_no_teams(env: pytest.MonkeyPatch) -> None:
     given(env, {**VALID, "PAGERDUTY_ROUTING_KEYS": ""})
     assert load_settings().PAGERDUTY_ROUTING_KEYS == {}
 
 
-@pytest.mark.xfail(reason="malformed PAGERDUTY_ROUTING_KEYS JSON escapes load_settings as "
-                          "pydantic_settings.SettingsError, which `irbot serve` does not catch "
-                          "(it catches tasks.settings.SettingsError): start-up shows a traceback",
-                   strict=True)
 @pytest.mark.parametrize("raw", [f'{{"eng": "{ROUTING_SECRET}"', "not json"])
 def test_malformed_routing_keys_are_a_settings_error(env: pytest.MonkeyPatch, raw: str) -> None:
     message = problem(env, {**VALID, "PAGERDUTY_ROUTING_KEYS": raw})

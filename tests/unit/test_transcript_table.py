@@ -112,10 +112,7 @@ def test_text_rendering_keeps_raw(raw: str, text: str) -> None:
         ("1700000000.123456", "2023-11-14T22:13:20.123456Z"),
         ("1000000000.000001", "2001-09-09T01:46:40.000001Z"),
         ("999999999.999999", "2001-09-09T01:46:39.999999Z"),
-        pytest.param("1700000000.000000", "2023-11-14T22:13:20.000000Z", marks=pytest.mark.xfail(
-            reason="utc_time drops the fraction when it is zero ('...:20Z'), so datetime_utc is "
-                   "not 'to the microsecond' and no longer sorts as text ('Z' > '.')",
-            strict=True)),
+        ("1700000000.000000", "2023-11-14T22:13:20.000000Z"),
     ],
 )
 def test_ts_kept_exactly_and_datetime_is_iso_utc(ts: str, iso: str) -> None:
@@ -243,13 +240,8 @@ TRICKY_TEXTS = [
     '"',
     "line one\nline two",
     "windows\r\nline",
-    pytest.param("lone\rcarriage", marks=pytest.mark.xfail(
-        reason="to_csv does not quote a field holding a lone CR (lineterminator is \\n), so "
-               "read_csv splits the row: text is cut and a bogus row with ts 'carriage' "
-               "appears (the next merge then fails on float('carriage'))",
-        strict=True)),
-    pytest.param("'\r=neutralised", marks=pytest.mark.xfail(
-        reason="same lone-CR quoting bug, after neutralise", strict=True)),
+    "lone\rcarriage",
+    "'\r=neutralised",
     "emoji 🔥🚒 and ünïcødé 日本語",
     "NA",
     "null",
@@ -314,9 +306,6 @@ def test_empty_frame_round_trips() -> None:
     assert back.empty
 
 
-@pytest.mark.xfail(reason="a lone CR in a message splits its CSV row, leaving a row whose ts is "
-                          "not a number, so every later backup's merge raises ValueError",
-                   strict=True)
 def test_backup_after_a_message_with_a_lone_cr_still_merges() -> None:
     stored = read_csv(to_csv(neutralise(frame(("1700000000.000100", "lone\rcarriage")))))
     merged = merge([stored, frame(("1700000000.000200", "next"))])
