@@ -8,6 +8,7 @@ from uuid import UUID
 
 from prefect import flow, get_run_logger
 from prefect.client.orchestration import get_client
+from prefect.client.schemas.objects import FlowRun
 from prefect.deployments import run_deployment
 from prefect.exceptions import FlowPauseTimeout, ObjectNotFound
 from prefect.flow_runs import pause_flow_run, resume_flow_run
@@ -78,12 +79,13 @@ def archive_incident(channel_id: str, requested_by: str | None = None,
             me, deadline, ts)
         save_incident(state)
 
-    timer = run_deployment("archive-incident/archive", timeout=0, as_subflow=False,
+    timer: FlowRun = run_deployment(  # type: ignore[assignment]  # sync in a sync flow
+        "archive-incident/archive", timeout=0, as_subflow=False,
                            parameters={"channel_id": channel_id, "resume_run_id": me},
                            scheduled_time=deadline, idempotency_key=f"archive-timer-{me}")
     try:
-        choice = pause_flow_run(wait_for_input=ArchiveDecision, timeout=delay + _PAUSE_MARGIN_SECONDS,
-                                poll_interval=1)
+        choice = pause_flow_run(wait_for_input=ArchiveDecision,
+                                timeout=delay + _PAUSE_MARGIN_SECONDS, poll_interval=1)
     except FlowPauseTimeout:  # the timer never came: treat it as the deadline
         choice = ArchiveDecision(decision="archive", decided_by=DEADLINE)
     _forget_timer(str(timer.id))
@@ -104,8 +106,9 @@ def _archive(slack: WebClient, channel_id: str, requested_by: str | None,
     try:
         backup = backup_incident(channel_id, requested_by=requested_by)
     except Exception:
-        _settle(slack, channel_id, str(flow_run.id), "The final backup failed, so this channel was *not* archived. "
-                f"Nothing was deleted. Details: {flow_run.ui_url or 'the Prefect UI'}")
+        _settle(slack, channel_id, str(flow_run.id), "The final backup failed, so this channel "
+                "was *not* archived. Nothing was deleted. Details: "
+                f"{flow_run.ui_url or 'the Prefect UI'}")
         raise
     state = load_incident(channel_id)
     _update_announcement(slack, state, f"Final backup saved to {state.case_key}. This channel "

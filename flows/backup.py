@@ -11,9 +11,8 @@ from prefect.runtime import flow_run
 from slack_sdk import WebClient
 
 from tasks import jira as jira_tasks
-from tasks import messages
+from tasks import messages, transcript
 from tasks import slack as slack_tasks
-from tasks import transcript
 from tasks.clients import jira_client, slack_client
 from tasks.errors import IrbotError
 from tasks.settings import get_settings
@@ -23,7 +22,8 @@ from tasks.state import IncidentState, incident_lock, load_incident, save_incide
 def notify(slack: WebClient, channel_id: str, text: str) -> None:
     """A status notice in the channel; marked so later backups leave it out."""
     try:
-        slack_tasks.post_message(slack, channel_id, text, metadata=messages.notice_metadata("backup"))
+        slack_tasks.post_message(slack, channel_id, text,
+                                 metadata=messages.notice_metadata("backup"))
     except Exception:
         get_run_logger().exception("Could not post a backup notice in %s", channel_id)
 

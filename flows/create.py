@@ -1,4 +1,4 @@
-"""create-incident: Jira case → channel(s) → description → state → invitations → record → welcome."""
+"""create-incident: Jira case → channels → description → state → invitations → record → welcome."""
 
 from __future__ import annotations
 

@@ -118,7 +118,7 @@ class SlackDriver:
 
     def wait_answer(self, response_url: str, timeout: float = 15.0) -> dict[str, Any]:
         """The first later answer to a command or click."""
-        return wait_for(lambda: (self.answers(response_url) or [None])[0], timeout,
+        return wait_for(lambda: next(iter(self.answers(response_url)), None), timeout,
                         what="an answer on the response_url")
 
     def close(self) -> None:

@@ -27,7 +27,8 @@ def issue_fields(project: str, issue_type: str, title: str, severity: str,
         "project": {"key": project},
         "issuetype": {"name": issue_type},
         "summary": title,
-        "description": f"Severity: {severity}\nRequested by: {requester}\nOpened from Slack by irbot.",
+        "description": (f"Severity: {severity}\nRequested by Slack user: {requester}\n"
+                        "Opened from Slack by irbot."),
     }
 
 
@@ -86,7 +87,7 @@ def list_transcripts(jira: JIRA, key: str, filename: str) -> list[dict[str, str]
 @task(name="jira-download-attachment", **RETRYING)
 def download_attachment(jira: JIRA, attachment_id: str) -> bytes:
     """The bytes of one attachment."""
-    return bytes(jira.attachment(attachment_id).get())
+    return bytes(jira.attachment(attachment_id).get())  # type: ignore[no-untyped-call]
 
 
 @task(name="jira-upload-transcript", **RETRYING)

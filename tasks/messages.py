@@ -52,7 +52,7 @@ def welcome_message(case_key: str, case_url: str, title: str, severity: str, cre
     details = f"Opened by <@{creator}>" + (f" · severity *{severity}*" if severity else "")
     commands = COMMANDS_HELP + archive_delay_text + " unless cancelled"
     text = f"{headline}. {details}."
-    blocks = [
+    blocks: list[dict[str, Any]] = [
         {"type": "section", "text": {"type": "mrkdwn", "text": f"*{headline}*\n{details}"}},
         {"type": "context", "elements": [{"type": "mrkdwn", "text": commands}]},
     ]
@@ -84,7 +84,7 @@ def archive_announcement(requested_by: str, deadline: datetime,
     when = slack_time(deadline)
     text = (f"<@{requested_by}> asked to archive this channel. It will be archived {when} "
             "unless someone cancels.")
-    blocks = [
+    blocks: list[dict[str, Any]] = [
         {"type": "section", "text": {"type": "mrkdwn", "text": text}},
         {"type": "actions", "block_id": "irbot_archive", "elements": [
             {"type": "button", "action_id": ARCHIVE_CANCEL_ACTION, "style": "danger",

@@ -10,7 +10,8 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 # Values copied from a template and never replaced; refusing them beats a confusing 401 later.
-_PLACEHOLDERS = {"", "changeme", "change-me", "xoxb-your-token", "your-signing-secret", "todo", "xxx"}
+_PLACEHOLDERS = {"", "changeme", "change-me", "xoxb-your-token", "your-signing-secret", "todo",
+                 "xxx"}
 
 
 class SettingsError(RuntimeError):

@@ -149,7 +149,8 @@ def archive_channel(client: WebClient, channel_id: str) -> None:
 
 
 _SLACK_HINTS = {
-    "missing_scope": "the Slack app lacks a scope: add it from slack-app-manifest.yaml and reinstall",
+    "missing_scope": "the Slack app lacks a scope: add it from slack-app-manifest.yaml and "
+                     "reinstall",
     "not_authed": "the bot token is missing or wrong",
     "invalid_auth": "the bot token is missing or wrong",
     "restricted_action": "a workspace admin setting forbids this for apps",

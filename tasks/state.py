@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from typing import cast
 
 from prefect.blocks.core import Block
 from prefect.client.orchestration import get_client
@@ -63,7 +64,7 @@ def register_block_type() -> None:
 def load_incident(channel_id: str) -> IncidentState:
     """The channel's incident state, or NotAnIncident."""
     try:
-        return IncidentState.load(document_name(channel_id))  # type: ignore[no-any-return]
+        return cast(IncidentState, IncidentState.load(document_name(channel_id)))
     except ValueError as exc:  # Prefect raises ValueError for an unknown document
         raise NotAnIncident(
             "This channel is not an open incident (it never was one, or it has been archived)."

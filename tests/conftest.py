@@ -51,7 +51,7 @@ def _no_leaked_settings() -> Iterator[None]:
 def prefect_api() -> Iterator[str]:
     """A real Prefect API server (SQLite) on loopback for the whole session."""
     env = prefect_env(os.environ)
-    log = open(_HOME / "prefect-server.log", "wb")  # noqa: SIM115 - closed below
+    log = open(_HOME / "prefect-server.log", "wb")
     proc = subprocess.Popen(
         [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
          "--port", str(_PREFECT_PORT)], env=env, stdout=log, stderr=subprocess.STDOUT,
@@ -112,7 +112,7 @@ def irbot_serve(irbot_env: dict[str, str], prefect_api: str) -> Iterator[str]:
     """`irbot serve` as a subprocess, exactly as an operator runs it; yields its base URL."""
     port = free_port()
     env = {**os.environ, **irbot_env, "IRBOT_RUN_LIMIT": "30", "PREFECT_LOGGING_LEVEL": "INFO"}
-    log = open(_HOME / "irbot-serve.log", "wb")  # noqa: SIM115 - closed below
+    log = open(_HOME / "irbot-serve.log", "wb")
     irbot = Path(sys.executable).with_name("irbot")
     proc = subprocess.Popen([str(irbot), "serve", "--port", str(port)], env=env, stdout=log,
                             stderr=subprocess.STDOUT, start_new_session=True)

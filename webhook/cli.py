@@ -21,7 +21,8 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.command == "demo":
         # The demo drives the sandbox, a dev tool the product itself never imports.
-        os.execv(sys.executable, [sys.executable, "-m", "sandbox.demo"])
+        demo = [sys.executable, "-m", "sandbox.demo"]
+        os.execv(sys.executable, demo)  # noqa: S606 - our own interpreter, fixed arguments
     try:
         load_settings()  # fail before starting anything, naming what is missing
     except SettingsError as exc:

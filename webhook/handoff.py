@@ -8,7 +8,7 @@ from typing import Any
 from uuid import UUID
 
 from prefect.client.orchestration import get_client
-from prefect.deployments import run_deployment
+from prefect.deployments.flow_runs import arun_deployment
 from prefect.exceptions import FlowPauseTimeout, NotPausedError, ObjectNotFound
 from prefect.flow_runs import aresume_flow_run
 
@@ -24,7 +24,7 @@ _FINAL = {"COMPLETED", "FAILED", "CANCELLED", "CRASHED", "CANCELLING"}
 
 async def start_run(deployment: str, parameters: dict[str, Any], idempotency_key: str) -> str:
     """Create a run without waiting; a repeated key returns the same run (Slack retries)."""
-    run = await run_deployment(deployment, parameters=parameters, timeout=0,
+    run = await arun_deployment(deployment, parameters=parameters, timeout=0,
                                idempotency_key=idempotency_key)
     return str(run.id)
 

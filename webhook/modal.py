@@ -113,7 +113,8 @@ def read_submission(values: dict[str, Any]) -> CreateRequest | dict[str, str]:
     if not key and not create_new:
         errors[CASE_KEY] = "Enter an existing Jira case key, or tick “Create a new Jira incident”."
     elif key and create_new:
-        errors[CASE_KEY] = "Give an existing case key or tick “Create a new Jira incident”, not both."
+        errors[CASE_KEY] = ("Give an existing case key or tick “Create a new Jira incident”, "
+                            "not both.")
     elif key and not _KEY_RE.match(key):
         errors[CASE_KEY] = "A Jira case key looks like SEC-123."
     if create_new and not title:

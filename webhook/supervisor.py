@@ -1,4 +1,4 @@
-"""`irbot serve`: a local Prefect server (if needed), the flow runner and the webhook as children."""
+"""`irbot serve`: a local Prefect server (if needed), the flow runner and the webhook."""
 
 from __future__ import annotations
 

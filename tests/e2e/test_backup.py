@@ -1,0 +1,71 @@
+"""`/irbot backup` end to end: the transcript on Jira, exactly once."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import pandas as pd
+
+from sandbox.driver import SlackDriver, wait_for
+
+
+def transcript(sandbox: Any, key: str) -> pd.DataFrame:
+    """The one transcript CSV on the case, read as strings."""
+    files = [a for a in sandbox.jira_issue(key)["attachments"] if a["filename"].endswith(".csv")]
+    assert len(files) == 1, [a["filename"] for a in files]
+    return pd.read_csv(io.BytesIO(files[0]["content"]), dtype=str, keep_default_na=False)
+
+
+def backup_notices(sandbox: Any, channel: str) -> list[str]:
+    return [m["text"] for m in sandbox.messages(channel) if m.get("metadata")]
+
+
+def run_backup(driver: SlackDriver, sandbox: Any, user: str, inc: dict[str, Any]) -> str:
+    done_before = len([t for t in backup_notices(sandbox, inc["channel_id"])
+                       if t.startswith(("Backup saved", "Nothing new", "Backup failed"))])
+    reply = driver.command("backup", user, inc["channel_id"], inc["name"])
+    assert reply.status == 200
+    return wait_for(lambda: ([t for t in backup_notices(sandbox, inc["channel_id"])
+                              if t.startswith(("Backup saved", "Nothing new", "Backup failed"))]
+                             [done_before:] or [None])[0], timeout=60, what="backup outcome")
+
+
+def test_backup_twice_appends_only_new_messages(driver: SlackDriver, sandbox: Any,
+                                                people: dict[str, str],
+                                                incident: dict[str, Any]) -> None:
+    ch, alice, bob = incident["channel_id"], people["alice"], people["bob"]
+    first = [sandbox.post_message(ch, alice, f"message {i}") for i in range(5)]
+    sandbox.post_message(ch, bob, "=HYPERLINK(\"http://evil\")")
+    sandbox.post_message(ch, alice, "thread reply", thread_ts=first[0])
+    outcome = run_backup(driver, sandbox, alice, incident)
+    assert outcome.startswith("Backup saved")
+    csv1 = transcript(sandbox, incident["key"])
+    assert {"ts", "datetime_utc", "user_id", "user_name", "text", "thread_ts",
+            "subtype"} <= set(csv1.columns)
+    assert set(first) <= set(csv1["ts"])
+    assert "thread reply" not in set(csv1["text"])
+    assert "'=HYPERLINK(\"http://evil\")" in set(csv1["text"])
+    assert csv1["ts"].is_unique and list(csv1["ts"]) == sorted(csv1["ts"], key=float)
+
+    later = [sandbox.post_message(ch, bob, f"later {i}") for i in range(3)]
+    assert run_backup(driver, sandbox, bob, incident).startswith("Backup saved")
+    csv2 = transcript(sandbox, incident["key"])
+    assert list(csv2["ts"][: len(csv1)]) == list(csv1["ts"])
+    assert set(later) <= set(csv2["ts"]) and csv2["ts"].is_unique
+
+    assert run_backup(driver, sandbox, bob, incident).startswith("Nothing new")
+    assert transcript(sandbox, incident["key"])["ts"].tolist() == csv2["ts"].tolist()
+    comments = sandbox.jira_issue(incident["key"])["comments"]
+    assert sum("SHA-256" in c for c in comments) == 2
+
+
+def test_backup_outside_an_incident_is_refused(driver: SlackDriver, sandbox: Any,
+                                               people: dict[str, str], security: str) -> None:
+    jira_calls = len(sandbox.requests("jira"))
+    reply = driver.command("backup", people["alice"], security, "security")
+    assert reply.status == 200
+    answer = driver.wait_answer(reply.response_url)
+    assert "not an open incident" in answer["text"]
+    assert answer.get("response_type", "ephemeral") == "ephemeral"
+    assert len(sandbox.requests("jira")) == jira_calls
