@@ -21,6 +21,7 @@ from tasks import jira as jira_tasks
 from tasks import messages
 from tasks import slack as slack_tasks
 from tasks.clients import jira_client, slack_client
+from tasks.errors import NotAnIncident
 from tasks.settings import get_settings
 from tasks.state import IncidentState, delete_incident, incident_lock, load_incident, save_incident
 
@@ -52,7 +53,12 @@ def _run_state(run_id: str) -> str | None:
     return run.state.type.value if run.state else None
 
 
-@flow(name="archive-incident", on_cancellation=[lambda f, r, s: _cancelled_in_prefect(r)])
+def _on_cancellation(flow: Any, flow_run: Any, state: Any) -> None:
+    """Prefect hook: Cancel pressed on this run in the Prefect UI."""
+    _cancelled_in_prefect(flow_run)
+
+
+@flow(name="archive-incident", on_cancellation=[_on_cancellation])
 def archive_incident(channel_id: str, requested_by: str | None = None,
                      resume_run_id: str | None = None) -> dict[str, Any]:
     """Archive the incident channel after a notice period and a final backup."""
@@ -73,10 +79,11 @@ def archive_incident(channel_id: str, requested_by: str | None = None,
                                       "An archive is already pending for this channel; "
                                       "see the announcement above.")
             return {"outcome": "already_pending", "pending_run": pending}
+        # Marker first: once anyone can see the announcement, `/irbot archive` sees it pending.
+        state.archive_flow_run_id, state.archive_deadline = me, deadline
+        save_incident(state)
         text, blocks = messages.archive_announcement(requested_by or DEADLINE, deadline, me)
-        ts = slack_tasks.post_message(slack, channel_id, text, blocks)
-        state.archive_flow_run_id, state.archive_deadline, state.archive_message_ts = (
-            me, deadline, ts)
+        state.archive_message_ts = slack_tasks.post_message(slack, channel_id, text, blocks)
         save_incident(state)
 
     timer: FlowRun = run_deployment(  # type: ignore[assignment]  # sync in a sync flow
@@ -110,7 +117,10 @@ def _archive(slack: WebClient, channel_id: str, requested_by: str | None,
                 "was *not* archived. Nothing was deleted. Details: "
                 f"{flow_run.ui_url or 'the Prefect UI'}")
         raise
-    state = load_incident(channel_id)
+    with incident_lock(channel_id):
+        state = load_incident(channel_id)
+        state.closing = True  # from here on, commands answer that the incident is closed
+        save_incident(state)
     _update_announcement(slack, state, f"Final backup saved to {state.case_key}. This channel "
                          f"is archived at the request of {_who(requested_by)}.")
     if state.exec_channel_id:
@@ -164,6 +174,11 @@ def _cancelled_in_prefect(run: Any) -> None:
     """Cancel pressed in the Prefect UI: the channel stays open; say so."""
     channel_id = (run.parameters or {}).get("channel_id")
     if not channel_id or (run.parameters or {}).get("resume_run_id"):
+        return
+    try:
+        if load_incident(channel_id).closing:
+            return  # too late to cancel: the channels are being archived
+    except NotAnIncident:
         return
     _settle(slack_client(), channel_id, str(run.id),
             "The pending archive was cancelled from Prefect. The channel stays open.")

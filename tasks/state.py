@@ -44,6 +44,7 @@ class IncidentState(Block):
     archive_flow_run_id: str | None = None
     archive_deadline: datetime | None = None
     archive_message_ts: str | None = None  # the announcement, to update once decided
+    closing: bool = False  # final backup done, channels being archived: refuse new work
 
 
 def document_name(channel_id: str) -> str:

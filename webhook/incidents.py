@@ -1,4 +1,8 @@
-"""Which channels are incidents: a short-lived cache in front of the state Blocks."""
+"""Which channels are incidents: the state Blocks, with "not an incident" cached briefly.
+
+Only negative answers are cached: they absorb bursts of commands in ordinary channels, while an
+incident's own state (pending archive, closing) is always read fresh.
+"""
 
 from __future__ import annotations
 
@@ -16,14 +20,14 @@ class IncidentDirectory:
 
     def __init__(self, ttl: float = TTL_SECONDS) -> None:
         self._ttl = ttl
-        self._cache: dict[str, tuple[float, IncidentState | None]] = {}
+        self._cache: dict[str, float] = {}  # channel → when it was found not to be an incident
         self._inflight: dict[str, asyncio.Future[IncidentState | None]] = {}
 
     async def find(self, channel_id: str) -> IncidentState | None:
         """The channel's incident, or None; concurrent callers share one lookup."""
         hit = self._cache.get(channel_id)
-        if hit is not None and time.monotonic() - hit[0] < self._ttl:
-            return hit[1]
+        if hit is not None and time.monotonic() - hit < self._ttl:
+            return None
         pending = self._inflight.get(channel_id)
         if pending is not None:
             return await asyncio.shield(pending)
@@ -31,7 +35,8 @@ class IncidentDirectory:
         self._inflight[channel_id] = future
         try:
             state = await aload_incident(channel_id)
-            self._cache[channel_id] = (time.monotonic(), state)
+            if state is None:
+                self._cache[channel_id] = time.monotonic()
             future.set_result(state)
             return state
         except BaseException as exc:

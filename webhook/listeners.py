@@ -46,9 +46,9 @@ async def tell_user(client: AsyncWebClient, channel: str | None, user: str, text
     await client.chat_postMessage(channel=user, text=text)
 
 
-def closed_or_unknown(channel_name: str, what: str) -> str:
+def closed_or_unknown(channel_name: str, what: str, closing: bool = False) -> str:
     """Why there is no incident here, as precisely as we can tell."""
-    if channel_name.startswith("incident_channel_"):
+    if closing or channel_name.startswith("incident_channel_"):
         return (f"This incident is closed: its channel was archived, so there is nothing to "
                 f"{what}. The transcript is on the Jira case.")
     return replies.NOT_AN_INCIDENT.format(what=what)
@@ -92,8 +92,9 @@ def register(app: AsyncApp, settings: Settings, incidents: IncidentDirectory) ->
             return
         async with reporting(respond, cmd.name):
             state = await incidents.find(channel)
-            if state is None:
-                await respond(text=closed_or_unknown(channel_name, cmd.name),
+            if state is None or state.closing:
+                await respond(text=closed_or_unknown(channel_name, cmd.name,
+                                                     state is not None and state.closing),
                               response_type="ephemeral")
                 return
             if cmd.name == "status":
