@@ -44,6 +44,13 @@ def _who(user: str | None) -> str:
     return f"<@{user}>" if user[:1] in "UW" else user
 
 
+def _decider(slack: WebClient, decided_by: str) -> str:
+    """Who resumed the wait, for the Jira record (a UI resume may name anyone)."""
+    if decided_by == DEADLINE:
+        return "the deadline"
+    return slack_tasks.person(slack, decided_by) if decided_by[:1] in "UW" else decided_by
+
+
 def _run_state(run_id: str) -> str | None:
     with get_client(sync_client=True) as client:
         try:
@@ -127,10 +134,9 @@ def _archive(slack: WebClient, channel_id: str, requested_by: str | None,
         slack_tasks.archive_channel(slack, state.exec_channel_id)
     slack_tasks.archive_channel(slack, channel_id)
     channels = ", ".join(f"#{n}" for n in (state.channel_name, state.exec_channel_name) if n)
-    jira_tasks.add_comment(jira_client(), state.case_key,
-                           f"irbot archived the incident's Slack channels ({channels}) at the "
-                           f"request of Slack user {requested_by or '-'} (decided by "
-                           f"{decided_by}). Transcript: {backup.get('total_messages')} messages.")
+    jira_tasks.add_comment(jira_client(), state.case_key, messages.archive_comment(
+        channels, slack_tasks.person(slack, requested_by), _decider(slack, decided_by),
+        int(backup.get("total_messages") or 0)))
     delete_incident(channel_id)
     get_run_logger().info("Archived %s", channels)
     return {"outcome": "archived", "decided_by": decided_by}

@@ -94,7 +94,7 @@ def _backup_locked(slack: WebClient, channel_id: str, requested_by: str | None) 
     _advance(state, fetched[-1]["ts"], new_id, len(merged))
     jira_tasks.add_comment(jira, state.case_key,
                            messages.backup_comment(added, len(merged), filename, digest,
-                                                   requested_by))
+                                                   slack_tasks.person(slack, requested_by)))
     log.info("Stored %s new rows (%s total) as attachment %s", added, len(merged), new_id)
     summary.update(new_messages=added, total_messages=len(merged), attachment_id=new_id,
                    sha256=digest, filename=filename)

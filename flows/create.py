@@ -65,11 +65,12 @@ def create_incident(
     slack = slack_client(settings)
     log = get_run_logger()
     try:
+        requester = slack_tasks.person(slack, requested_by)
         if existing_case:
             key = jira_tasks.check_case(jira_client(settings), existing_case)
         else:
             fields = jira_tasks.issue_fields(settings.JIRA_PROJECT, settings.JIRA_ISSUE_TYPE,
-                                             title, severity, requested_by)
+                                             title, severity, requester)
             key = jira_tasks.create_case(jira_client(settings), fields)
         case_url = settings.jira_browse_url(key)
         description = messages.channel_description(key, case_url)
@@ -101,7 +102,7 @@ def create_incident(
                 slack, exec_ch["id"], [requested_by, *(exec_invitees or [])])
 
         jira_tasks.add_comment(jira_client(settings), key,
-                               messages.channels_comment(created, requested_by))
+                               messages.channels_comment(created, requester))
         text, blocks = messages.welcome_message(
             key, case_url, title, severity, requested_by,
             messages.duration_text(settings.IRBOT_ARCHIVE_DELAY_SECONDS))

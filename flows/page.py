@@ -56,7 +56,8 @@ def page_team(channel_id: str, team: str, message: str = "",
         _tell(slack, channel_id, requested_by, note)
     if state:
         jira_tasks.add_comment(jira_client(settings), state.case_key,
-                               f"PagerDuty: team {team} paged by Slack user {requested_by or '-'}"
+                               f"PagerDuty: team {team} paged by "
+                               f"{slack_tasks.person(slack, requested_by)}"
                                + (f": {message}" if message else "") + f" (dedup key {dedup})")
     get_run_logger().info("Paged %s with dedup key %s", team, dedup)
     return {"team": team, "dedup_key": dedup}

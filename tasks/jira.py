@@ -27,7 +27,7 @@ def issue_fields(project: str, issue_type: str, title: str, severity: str,
         "project": {"key": project},
         "issuetype": {"name": issue_type},
         "summary": title,
-        "description": (f"Severity: {severity}\nRequested by Slack user: {requester}\n"
+        "description": (f"Severity: {severity}\nRequested by: {requester}\n"
                         "Opened from Slack by irbot."),
     }
 

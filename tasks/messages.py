@@ -109,6 +109,12 @@ def is_irbot_notice(message: dict[str, Any]) -> bool:
 def backup_comment(new_rows: int, total_rows: int, filename: str, sha256: str,
                    requested_by: str | None) -> str:
     """Jira comment recording one backup."""
-    who = f" (requested by Slack user {requested_by})" if requested_by else ""
+    who = f" (requested by {requested_by})" if requested_by else ""
     return (f"irbot backup{who}: {new_rows} new messages, {total_rows} in total.\n"
             f"File: {filename}\nSHA-256: {sha256}")
+
+
+def archive_comment(channels: str, requested_by: str, decided_by: str, total: int) -> str:
+    """Jira comment recording the end of the incident's channels."""
+    return (f"irbot archived the incident's Slack channels ({channels}) at the request of "
+            f"{requested_by} (decided by {decided_by}). The transcript holds {total} messages.")

@@ -200,3 +200,13 @@ def user_names(client: WebClient, user_ids: list[str]) -> dict[str, str]:
         names[user] = str(profile.get("display_name") or profile.get("real_name")
                           or info.get("real_name") or info.get("name") or user)
     return names
+
+
+def person(client: WebClient, user: str | None) -> str:
+    """'Name (U123)' for records read by people months later; never fails the caller."""
+    if not user:
+        return "an operator (Prefect)"
+    try:
+        return f"{user_names(client, [user])[user]} ({user})"
+    except Exception:
+        return user

@@ -67,7 +67,7 @@ class Supervisor:
     def start_prefect_server(self, home: Path) -> str:
         """A local SQLite-backed Prefect server bound to loopback."""
         port = int(self.env.get("IRBOT_PREFECT_PORT") or 4200)
-        if not _port_free(port):
+        if not port_is_free(port):
             port = free_port()
         home.mkdir(parents=True, exist_ok=True)
         self.env.setdefault("PREFECT_HOME", str(home))
@@ -111,7 +111,7 @@ class Supervisor:
         return code
 
 
-def _port_free(port: int) -> bool:
+def port_is_free(port: int) -> bool:
     with socket.socket() as sock:
         try:
             sock.bind(("127.0.0.1", port))
