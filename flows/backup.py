@@ -58,7 +58,8 @@ def _backup_locked(slack: WebClient, channel_id: str, requested_by: str | None) 
     log = get_run_logger()
     state = load_incident(channel_id)  # re-read under the lock: another backup may have moved it
     fetched = slack_tasks.fetch_history_since(slack, channel_id, state.backup_cursor)
-    rows = [m for m in fetched if not messages.is_irbot_notice(m)]
+    me = slack_tasks.bot_identity(slack)
+    rows = [m for m in fetched if not messages.is_from_irbot(m, me)]
     summary: dict[str, Any] = {"case_key": state.case_key, "new_messages": 0,
                                "total_messages": state.message_count,
                                "attachment_id": state.transcript_attachment_id}

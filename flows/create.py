@@ -16,7 +16,14 @@ from tasks import slack as slack_tasks
 from tasks.clients import jira_client, slack_client
 from tasks.errors import ChannelNameTaken, IrbotError, NotAnIncident, VendorRefused
 from tasks.settings import get_settings
-from tasks.state import IncidentState, create_lock, incident_lock, load_incident, save_incident
+from tasks.state import (
+    IncidentState,
+    create_lock,
+    find_incident_by_channel_name,
+    incident_lock,
+    load_incident,
+    save_incident,
+)
 
 
 def open_channel(slack: WebClient, name: str, case_url: str) -> dict[str, Any]:
@@ -27,7 +34,14 @@ def open_channel(slack: WebClient, name: str, case_url: str) -> dict[str, Any]:
         if slack_tasks.error_code(exc) != "name_taken":
             raise VendorRefused(f"Could not create #{name}. "
                                 + slack_tasks.describe_slack_error(exc)) from exc
-    existing = slack_tasks.find_channel_by_name(slack, name)
+    known = find_incident_by_channel_name(name)
+    if known is not None:  # an incident of ours already lives there
+        own_id = known.channel_id if known.channel_name == name else known.exec_channel_id
+        return {"id": own_id, "name": name, "created": int(known.created_at.timestamp())}
+    try:
+        existing = slack_tasks.find_channel_by_name(slack, name)
+    except SlackApiError:
+        existing = None  # cannot list channels (scope, method): treat the name as not ours
     me = slack_tasks.bot_identity(slack)
     described = existing and case_url in (
         str((existing.get("topic") or {}).get("value", ""))

@@ -102,8 +102,18 @@ def archive_outcome(text: str) -> tuple[str, list[dict[str, Any]]]:
 
 
 def is_irbot_notice(message: dict[str, Any]) -> bool:
-    """True for our own status notices, which the transcript leaves out."""
+    """True for our own status notices (marked with metadata)."""
     return bool((message.get("metadata") or {}).get("event_type") == NOTICE_EVENT_TYPE)
+
+
+def is_from_irbot(message: dict[str, Any], bot: dict[str, str]) -> bool:
+    """True for anything irbot posted itself: it is all recorded as Jira comments already,
+    and leaving it out keeps "nothing new" true after a backup's own notices."""
+    if is_irbot_notice(message):
+        return True
+    if bot.get("bot_id") and message.get("bot_id") == bot["bot_id"]:
+        return True
+    return bool(bot.get("user_id")) and message.get("user") == bot["user_id"]
 
 
 def backup_comment(new_rows: int, total_rows: int, filename: str, sha256: str,

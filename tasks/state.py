@@ -123,3 +123,19 @@ def incident_lock(channel_id: str) -> Iterator[None]:
         if "must be created" in str(exc):
             raise NotAnIncident("This incident is closed: its channel has been archived.") from exc
         raise
+
+
+def find_incident_by_channel_name(name: str) -> IncidentState | None:
+    """The open incident whose main or exec channel has this name (to reuse on `name_taken`)."""
+    page = 200
+    with get_client(sync_client=True) as client:
+        offset = 0
+        while True:
+            docs = client.read_block_documents_by_type("irbot-incident", offset=offset,
+                                                       limit=page, include_secrets=False)
+            for doc in docs:
+                if name in (doc.data.get("channel_name"), doc.data.get("exec_channel_name")):
+                    return load_incident(str(doc.data["channel_id"]))
+            if len(docs) < page:
+                return None
+            offset += page

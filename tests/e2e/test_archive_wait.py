@@ -1,0 +1,317 @@
+"""The archive wait end to end: the announcement, every way out of the pause, and what is left.
+
+Each test has its own incident; all of them are opened at once (module fixture) to save time.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from typing import Any
+from uuid import UUID
+
+import httpx
+import pandas as pd
+import pytest
+from prefect.client.orchestration import get_client
+from prefect.exceptions import ObjectNotFound
+from prefect.flow_runs import resume_flow_run
+from prefect.states import Cancelling
+
+from sandbox.driver import SlackDriver, wait_for
+from tasks.errors import NotAnIncident
+from tasks.messages import ARCHIVE_CANCEL_ACTION, ARCHIVE_NOW_ACTION
+from tasks.state import load_incident, lock_name
+from tests.conftest import ARCHIVE_DELAY_SECONDS
+from tests.e2e.support_runs import (
+    buttons,
+    flow_runs,
+    has_buttons,
+    message_at,
+    open_incidents,
+    read_run,
+    run_state,
+    slack_epoch,
+    unique_title,
+    wait_final,
+    wait_state,
+    wait_text,
+)
+
+PLAIN = ("slack-cancel", "ui-resume", "prefect-cancel", "early-click", "backup-fails")
+
+
+@pytest.fixture(scope="module")
+def incidents(driver: SlackDriver, sandbox: Any, people: dict[str, str],
+              security: str) -> dict[str, dict[str, Any]]:
+    """One incident per test, opened in parallel; "exec" also has an executive channel."""
+    fills: list[dict[str, Any]] = [
+        {"people": [people["bob"]], "title": unique_title(f"Archive {label}"),
+         "severity": "SEV-2", "new_case": True} for label in PLAIN]
+    fills.append({"people": [people["bob"]], "title": unique_title("Archive exec"),
+                  "severity": "SEV-1", "new_case": True, "exec_channel": True,
+                  "exec_people": [people["carol"]]})
+    opened = open_incidents(driver, sandbox, people["alice"], security, fills)
+    return dict(zip((*PLAIN, "exec"), opened, strict=True))
+
+
+def start_archive(driver: SlackDriver, sandbox: Any, user: str, inc: dict[str, Any],
+                  previous_ts: str | None = None, interval: float = 0.2) -> dict[str, Any]:
+    """`/irbot archive`, then the announcement (the newest message with buttons)."""
+    reply = driver.command("archive", user, inc["channel_id"], inc["name"])
+    assert reply.status == 200, reply
+
+    def find() -> dict[str, Any] | None:
+        for msg in reversed(sandbox.messages(inc["channel_id"])):
+            if has_buttons(msg) and msg["ts"] != previous_ts:
+                return dict(msg)
+        return None
+    return wait_for(find, timeout=45, interval=interval, what="the archive announcement")
+
+
+def run_id_of(announcement: dict[str, Any]) -> str:
+    values = {str(b["value"]) for b in buttons(announcement)}
+    assert len(values) == 1, values
+    run_id = values.pop()
+    UUID(run_id)
+    return run_id
+
+
+def archive_runs(channel_id: str) -> list[Any]:
+    """Archive runs for a channel, without the deadline timers."""
+    return [r for r in flow_runs("archive-incident", channel_id=channel_id)
+            if not r.parameters.get("resume_run_id")]
+
+
+def snapshot(sandbox: Any, inc: dict[str, Any]) -> tuple[Any, ...]:
+    ch = inc["channel_id"]
+    return (sandbox.messages(ch), sandbox.channel(ch)["is_archived"],
+            len(sandbox.jira_issue(inc["key"])["comments"]), len(archive_runs(ch)))
+
+
+def assert_late_click_changes_nothing(driver: SlackDriver, sandbox: Any, inc: dict[str, Any],
+                                      announcement: dict[str, Any], action: str,
+                                      user: str) -> None:
+    before = snapshot(sandbox, inc)
+    click = driver.click(inc["channel_id"], announcement, action, user)
+    assert click.status == 200 and click.body in ("", {}), click
+    answer = driver.wait_answer(click.response_url)
+    assert "already decided" in answer["text"]
+    assert answer.get("response_type", "ephemeral") == "ephemeral"
+    assert answer.get("replace_original") in (None, False)
+    time.sleep(1.5)
+    assert snapshot(sandbox, inc) == before
+
+
+def status_text(driver: SlackDriver, user: str, inc: dict[str, Any]) -> str:
+    reply = driver.command("status", user, inc["channel_id"], inc["name"])
+    assert reply.status == 200
+    answer = driver.wait_answer(reply.response_url)
+    assert answer.get("response_type", "ephemeral") == "ephemeral"
+    return str(answer["text"])
+
+
+def csv_of(sandbox: Any, key: str) -> pd.DataFrame:
+    files = [a for a in sandbox.jira_issue(key)["attachments"] if a["filename"].endswith(".csv")]
+    assert len(files) == 1, [a["filename"] for a in files]
+    return pd.read_csv(io.BytesIO(files[0]["content"]), dtype=str, keep_default_na=False)
+
+
+def test_announcement_pending_answer_and_slack_cancel(driver: SlackDriver, sandbox: Any,
+                                                      people: dict[str, str],
+                                                      incidents: dict[str, Any]) -> None:
+    inc = incidents["slack-cancel"]
+    ch, alice, bob = inc["channel_id"], people["alice"], people["bob"]
+    asked = time.time()
+    msg = start_archive(driver, sandbox, alice, inc)
+
+    # Who asked, the deadline, two buttons carrying the run id.
+    assert f"<@{alice}> asked to archive" in msg["text"]
+    deadline = slack_epoch(msg["text"])
+    assert asked + ARCHIVE_DELAY_SECONDS - 1 <= deadline <= time.time() + ARCHIVE_DELAY_SECONDS
+    labels = {b["action_id"]: b["text"]["text"] for b in buttons(msg)}
+    assert "Cancel" in labels[ARCHIVE_CANCEL_ACTION]
+    assert labels[ARCHIVE_NOW_ACTION] == "Archive now"
+    run_id = run_id_of(msg)
+    wait_state(run_id, {"PAUSED"}, timeout=20)
+    run = read_run(run_id)
+    assert run.parameters["channel_id"] == ch and run.parameters["requested_by"] == alice
+
+    # While pending: a second /irbot archive names the deadline and starts nothing.
+    again = driver.command("archive", bob, ch, inc["name"])
+    answer = driver.wait_answer(again.response_url)
+    assert "already pending" in answer["text"] and slack_epoch(answer["text"]) == deadline
+    assert answer.get("response_type", "ephemeral") == "ephemeral"
+    status = status_text(driver, bob, inc)
+    assert "Archive pending" in status and slack_epoch(status.split("Archive pending")[1]) \
+        == deadline
+
+    # Cancel from Slack: announcement updated in place, buttons gone, channel open.
+    click = driver.click(ch, msg, ARCHIVE_CANCEL_ACTION, bob)
+    assert click.status == 200
+    wait_for(lambda: "cancelled by" in message_at(sandbox, ch, msg["ts"])["text"],
+             timeout=30, what="the announcement to say cancelled")
+    updated = message_at(sandbox, ch, msg["ts"])
+    assert f"<@{bob}>" in updated["text"] and not has_buttons(updated)
+    assert wait_final(run_id) == "COMPLETED"
+    assert not sandbox.channel(ch)["is_archived"]
+    assert driver.answers(click.response_url) == []
+    assert len(archive_runs(ch)) == 1
+    assert sum(has_buttons(m) or "asked to archive" in (m.get("text") or "")
+               for m in sandbox.messages(ch)) == 0  # the only announcement is now settled
+
+    # A second click after Cancel: a clear ephemeral answer, nothing changes.
+    assert_late_click_changes_nothing(driver, sandbox, inc, msg, ARCHIVE_NOW_ACTION, alice)
+    assert "Archive pending" not in status_text(driver, alice, inc)
+
+
+def test_resume_from_prefect_ui_cancels(driver: SlackDriver, sandbox: Any,
+                                        people: dict[str, str],
+                                        incidents: dict[str, Any]) -> None:
+    inc = incidents["ui-resume"]
+    ch = inc["channel_id"]
+    msg = start_archive(driver, sandbox, people["alice"], inc)
+    run_id = run_id_of(msg)
+    wait_state(run_id, {"PAUSED"}, timeout=20)
+
+    resume_flow_run(UUID(run_id), run_input={"decision": "cancel", "decided_by": "operator"})
+
+    wait_for(lambda: "cancelled by operator" in message_at(sandbox, ch, msg["ts"])["text"],
+             timeout=30, what="the announcement to say cancelled by operator")
+    assert not has_buttons(message_at(sandbox, ch, msg["ts"]))
+    assert wait_final(run_id) == "COMPLETED"
+    assert not sandbox.channel(ch)["is_archived"]
+    state = load_incident(ch)
+    assert state.case_key == inc["key"] and state.archive_flow_run_id is None
+    status = status_text(driver, people["bob"], inc)
+    assert inc["key"] in status and "Archive pending" not in status
+
+
+def test_cancel_in_prefect_keeps_channel_and_says_so(driver: SlackDriver, sandbox: Any,
+                                                     people: dict[str, str],
+                                                     incidents: dict[str, Any]) -> None:
+    inc = incidents["prefect-cancel"]
+    ch = inc["channel_id"]
+    msg = start_archive(driver, sandbox, people["alice"], inc)
+    run_id = run_id_of(msg)
+    wait_state(run_id, {"PAUSED"}, timeout=20)
+
+    with get_client(sync_client=True) as client:
+        client.set_flow_run_state(UUID(run_id), Cancelling(), force=True)
+
+    said = wait_text(sandbox, ch, "cancelled from Prefect", timeout=60)
+    assert "stays open" in said["text"]
+    assert not has_buttons(message_at(sandbox, ch, msg["ts"]))
+    assert wait_final(run_id) == "CANCELLED"
+    assert not sandbox.channel(ch)["is_archived"]
+    assert "Archive pending" not in status_text(driver, people["alice"], inc)
+
+
+def test_very_early_cancel_click_still_cancels(driver: SlackDriver, sandbox: Any,
+                                               people: dict[str, str],
+                                               incidents: dict[str, Any]) -> None:
+    inc = incidents["early-click"]
+    ch, bob = inc["channel_id"], people["bob"]
+    msg = start_archive(driver, sandbox, people["alice"], inc, interval=0.01)
+    click = driver.click(ch, msg, ARCHIVE_CANCEL_ACTION, bob)  # at once, maybe before the pause
+    assert click.status == 200 and click.body in ("", {})
+    run_id = run_id_of(msg)
+    print(f"run state right after the early click: {run_state(run_id)}")
+    wait_for(lambda: "cancelled by" in message_at(sandbox, ch, msg["ts"])["text"],
+             timeout=40, what="the early Cancel to take effect")
+    assert f"<@{bob}>" in message_at(sandbox, ch, msg["ts"])["text"]
+    assert wait_final(run_id) == "COMPLETED"
+    assert not sandbox.channel(ch)["is_archived"]
+    assert driver.answers(click.response_url) == []  # no "already decided" for a real cancel
+
+
+def _drain_jira_faults(sandbox: Any, path: str) -> None:
+    """Use up a persistent injected fault (the sandbox has no "clear"): unauthenticated POSTs
+    get the fault while it lasts, then a 401 that stores nothing."""
+    with httpx.Client(timeout=10) as http:
+        for _ in range(200):
+            resp = http.post(f"{sandbox.jira_url}{path}",
+                             headers={"X-Atlassian-Token": "no-check"},
+                             files={"file": ("x.csv", b"x")})
+            if resp.status_code == 401:
+                return
+    raise AssertionError("the injected Jira fault never ran out")
+
+
+def test_final_backup_failure_keeps_channel_then_archive_works(
+        driver: SlackDriver, sandbox: Any, people: dict[str, str],
+        incidents: dict[str, Any]) -> None:
+    inc = incidents["backup-fails"]
+    ch, key, alice = inc["channel_id"], inc["key"], people["alice"]
+    sandbox.post_message(ch, people["bob"], "evidence before the archive")
+    upload = f"/rest/api/2/issue/{key}/attachments"
+    sandbox.inject_fault("jira", f"POST {upload}$", 500, times=100)
+    try:
+        msg = start_archive(driver, sandbox, alice, inc)
+        run_id = run_id_of(msg)
+        driver.click(ch, msg, ARCHIVE_NOW_ACTION, alice)
+        assert wait_final(run_id, timeout=90) == "FAILED"
+    finally:
+        _drain_jira_faults(sandbox, upload)
+    said = message_at(sandbox, ch, msg["ts"])["text"]
+    assert "final backup failed" in said and "not* archived" in said
+    assert not has_buttons(message_at(sandbox, ch, msg["ts"]))
+    assert not sandbox.channel(ch)["is_archived"]
+    state = load_incident(ch)  # the state Block is still there
+    assert state.case_key == key and not state.closing and state.archive_flow_run_id is None
+    assert not any("archived the incident" in c for c in sandbox.jira_issue(key)["comments"])
+
+    # Fault gone: a new archive works; Slack answering already_archived is not an error.
+    sandbox.inject_fault("slack", "conversations.archive", 200, times=1,
+                         body={"ok": False, "error": "already_archived"})
+    second = start_archive(driver, sandbox, alice, inc, previous_ts=msg["ts"])
+    second_id = run_id_of(second)
+    assert second_id != run_id
+    driver.click(ch, second, ARCHIVE_NOW_ACTION, alice)
+    assert wait_final(second_id, timeout=90) == "COMPLETED"
+    assert "evidence before the archive" in set(csv_of(sandbox, key)["text"])
+    assert any("archived the incident" in c for c in sandbox.jira_issue(key)["comments"])
+    with pytest.raises(NotAnIncident):
+        load_incident(ch)
+    archive_calls = sandbox.requests("slack", "conversations.archive")
+    assert archive_calls and archive_calls[-1].params.get("channel") == ch
+
+
+def test_deadline_archives_exec_channel_and_closes_the_incident(
+        driver: SlackDriver, sandbox: Any, people: dict[str, str],
+        incidents: dict[str, Any]) -> None:
+    inc = incidents["exec"]
+    ch, exec_ch, key, alice = inc["channel_id"], inc["exec_channel_id"], inc["key"], people["alice"]
+    assert exec_ch, "the executive channel was not created"
+    msg = start_archive(driver, sandbox, alice, inc)
+    deadline = slack_epoch(msg["text"])
+    run_id = run_id_of(msg)
+    during = sandbox.post_message(ch, people["bob"], "posted during the wait")
+
+    wait_for(lambda: sandbox.channel(ch)["is_archived"], timeout=ARCHIVE_DELAY_SECONDS + 60,
+             what="the archive at the deadline")
+    assert wait_final(run_id) == "COMPLETED"
+    assert sandbox.channel(exec_ch)["is_archived"]
+    archived_at = [r.at for r in sandbox.requests("slack", "conversations.archive")
+                   if r.params.get("channel") in (ch, exec_ch)]
+    assert len(archived_at) == 2 and min(archived_at) >= deadline, "archived before the deadline"
+    assert during in set(csv_of(sandbox, key)["ts"])
+    comment = next(c for c in sandbox.jira_issue(key)["comments"]
+                   if "archived the incident" in c)
+    assert inc["name"] in comment and inc["exec_name"] in comment and alice in comment
+
+    # The state and the lock are gone; the incident answers that it is closed.
+    with pytest.raises(NotAnIncident):
+        load_incident(ch)
+    with get_client(sync_client=True) as client, pytest.raises(ObjectNotFound):
+        client.read_global_concurrency_limit_by_name(lock_name(ch))
+    for sub in ("archive", "backup"):
+        reply = driver.command(sub, alice, ch, inc["name"])
+        answer = driver.wait_answer(reply.response_url)
+        assert "incident is closed" in answer["text"], (sub, answer)
+        assert answer.get("response_type", "ephemeral") == "ephemeral"
+
+    # A click on the old announcement after the archive: answered, nothing changes.
+    assert_late_click_changes_nothing(driver, sandbox, inc, msg, ARCHIVE_CANCEL_ACTION,
+                                      people["bob"])
+    assert run_state(run_id) == "COMPLETED"

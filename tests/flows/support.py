@@ -1,0 +1,56 @@
+"""Helpers for layer-2 tests (sandbox look-ups and seeding the sandbox cannot do publicly)."""
+
+from __future__ import annotations
+
+import io
+import uuid
+from typing import Any
+
+import pandas as pd
+
+from tasks.messages import is_irbot_notice
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def clear_faults(sandbox: Any) -> None:
+    """Drop pending injected faults (the Sandbox has no public call for this yet)."""
+    state = sandbox._state
+    with state.lock:
+        state.faults.clear()
+
+
+def set_channel_creator(sandbox: Any, channel_id: str, user_id: str) -> None:
+    """Make a seeded channel look created by a person (Sandbox.add_channel says the bot made it)."""
+    state = sandbox._state
+    with state.lock:
+        state.slack.channels[channel_id].creator = user_id
+
+
+def transcripts(sandbox: Any, key: str) -> list[dict[str, Any]]:
+    """Every CSV attachment on the case (with content)."""
+    return [a for a in sandbox.jira_issue(key)["attachments"] if a["filename"].endswith(".csv")]
+
+
+def read_transcript(sandbox: Any, key: str) -> pd.DataFrame:
+    """The one transcript on the case, every cell a string."""
+    files = transcripts(sandbox, key)
+    assert len(files) == 1, [(a["id"], a["filename"]) for a in files]
+    return pd.read_csv(io.BytesIO(files[0]["content"]), dtype=str, keep_default_na=False)
+
+
+def expected_rows(sandbox: Any, channel_id: str) -> list[str]:
+    """ts of every top-level message a transcript must hold (irbot's notices left out)."""
+    return [m["ts"] for m in sandbox.messages(channel_id) if not is_irbot_notice(m)]
+
+
+def notices(sandbox: Any, channel_id: str) -> list[str]:
+    return [m["text"] for m in sandbox.messages(channel_id) if is_irbot_notice(m)]
+
+
+def slack_calls(sandbox: Any, method: str, since: int = 0, **params: str) -> list[Any]:
+    """Recorded Slack calls of a method (after the first `since`) whose params match."""
+    return [r for r in sandbox.requests("slack", method)[since:]
+            if all(str(r.params.get(k)) == v for k, v in params.items())]
