@@ -114,7 +114,7 @@ class Child:
         return self.proc.poll() is None
 
     def stop(self) -> None:
-        """Signal, wait a grace period, then kill whatever is left of its process group."""
+        """Signal, wait a grace period, then kill its whole process group."""
         if self.alive():
             # Until `irbot serve` is up, only SIGINT makes it stop what it already started.
             self.proc.send_signal(signal.SIGTERM if self.ready else signal.SIGINT)
@@ -122,11 +122,9 @@ class Child:
                 self.proc.wait(STOP_GRACE_SECONDS)
             except subprocess.TimeoutExpired:
                 print(f"demo: {self.name} did not stop in time; killing it", file=sys.stderr)
-        try:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        self.proc.wait()
+                # Its group is its own (new session) and still led by it: nobody else's.
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
         self.log.close()
 
     def tail(self, lines: int = 40) -> str:
@@ -160,28 +158,32 @@ class Children:
             child.stop()
 
 
-def start_prefect(children: Children, home: Path) -> tuple[Child, str]:
-    """A Prefect server of our own: private SQLite home, loopback only, no telemetry."""
-    port = PREFECT_PORT if port_is_free(PREFECT_PORT) else free_port()
+def prefect_settings(home: Path) -> dict[str, str]:
+    """Environment for our Prefect processes: private home, no telemetry, fast run pick-up."""
     env = prefect_env(os.environ)
-    # A developer's own Prefect settings must not leak in: this server is ours alone.
+    # A developer's own Prefect settings must not leak in: this server and its data are ours.
     for name in ("PREFECT_API_URL", "PREFECT_API_DATABASE_CONNECTION_URL", "PREFECT_PROFILE"):
         env.pop(name, None)
     env.update(PREFECT_HOME=str(home.resolve()), DO_NOT_TRACK="1",
                PREFECT_SERVER_ANALYTICS_ENABLED="false")
+    return env
+
+
+def start_prefect(children: Children, home: Path) -> tuple[Child, str]:
+    """A Prefect server of our own (SQLite under `home`), bound to loopback."""
+    port = PREFECT_PORT if port_is_free(PREFECT_PORT) else free_port()
     base = f"http://127.0.0.1:{port}"
     child = children.start("prefect server", [
         sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
-        "--port", str(port)], env, "prefect-server.log", f"{base}/api/health")
+        "--port", str(port)], prefect_settings(home), "prefect-server.log", f"{base}/api/health")
     return child, base
 
 
-def irbot_env(sb: Sandbox, prefect_api: str, prefect_home: Path) -> dict[str, str]:
+def irbot_settings(sb: Sandbox, prefect_url: str, home: Path) -> dict[str, str]:
     """irbot's settings, every one pointing at the sandbox (they override any `.env`)."""
-    env = prefect_env(os.environ)
+    env = prefect_settings(home)
     env.update(
-        PREFECT_API_URL=prefect_api, PREFECT_HOME=str(prefect_home.resolve()),
-        DO_NOT_TRACK="1", PREFECT_SERVER_ANALYTICS_ENABLED="false",
+        PREFECT_API_URL=f"{prefect_url}/api",
         SLACK_BOT_TOKEN=sb.bot_token, SLACK_SIGNING_SECRET=SIGNING_SECRET,
         SLACK_API_URL=sb.slack_api_url, JIRA_URL=sb.jira_url, JIRA_USER=sb.jira_user,
         JIRA_API_TOKEN=sb.jira_token, JIRA_PROJECT="SEC", JIRA_ISSUE_TYPE="Task",
@@ -193,10 +195,11 @@ def irbot_env(sb: Sandbox, prefect_api: str, prefect_home: Path) -> dict[str, st
 
 def start_serve(children: Children, env: dict[str, str]) -> tuple[Child, str]:
     """`irbot serve` exactly as an operator runs it."""
-    base = f"http://127.0.0.1:{free_port()}"
+    port = free_port()
     irbot = Path(sys.executable).with_name("irbot")
-    child = children.start("irbot serve", [str(irbot), "serve", "--port", base.rsplit(":", 1)[1]],
-                           env, "irbot-serve.log", f"{base}/health")
+    base = f"http://127.0.0.1:{port}"
+    child = children.start("irbot serve", [str(irbot), "serve", "--port", str(port)], env,
+                           "irbot-serve.log", f"{base}/health")
     return child, base
 
 
@@ -340,12 +343,30 @@ class Story:
         rows = list(csv.DictReader(io.StringIO(files[0]["content"].decode("utf-8"))))
         return files[0], rows
 
-    def wait_run(self, announcement: dict[str, Any]) -> str:
+    def wait_run(self, msg: dict[str, Any]) -> str:
         """Wait for the archive run behind an announcement (its buttons carry the run id)."""
-        run_id = str(next(e["value"] for b in announcement["blocks"] if b["type"] == "actions"
+        run_id = str(next(e["value"] for b in msg["blocks"] if b["type"] == "actions"
                           for e in b["elements"]))
         self.wait(lambda: self.run_state(run_id) == "COMPLETED", f"archive run {run_id}")
         return run_id
+
+    def _state_block(self) -> httpx.Response | None:
+        """The incident's state Block document (named as tasks.state.document_name does)."""
+        name = f"incident-{self.inc.channel.lower()}"
+        try:
+            return httpx.get(f"{self.prefect_url}/api/block_types/slug/irbot-incident/"
+                             f"block_documents/name/{name}", timeout=10)
+        except httpx.HTTPError:
+            return None
+
+    def archive_marker_cleared(self) -> bool:
+        resp = self._state_block()
+        return (resp is not None and resp.status_code == 200
+                and not resp.json()["data"].get("archive_flow_run_id"))
+
+    def state_deleted(self) -> bool:
+        resp = self._state_block()
+        return resp is not None and resp.status_code == 404
 
     def run_state(self, run_id: str) -> str:
         try:
@@ -418,17 +439,19 @@ class Story:
         self.tl.detail("exec channel", f"#{exec_ch['name']}  members: {members}")
         members = ", ".join(self.name_of(u) for u in channel["members"])
         self.tl.detail("members", f"#{channel['name']}: {members}")
-        missing = [n for n, u in p.items() if n in ("bob", "dave") and u not in channel["members"]]
-        self.tl.detail("not invited", ", ".join(missing) + " (deactivated: Slack refused)"
-                       if missing else "nobody")
+        missing = [n for n in ("bob", "dave") if p[n] not in channel["members"]]
+        self.tl.detail("not invited", ", ".join(missing) + " (deactivated in Slack; irbot said so "
+                       "above)" if missing else "nobody")
         for comment in issue["comments"]:
             self.tl.detail("jira comment", comment)
         self.show_calls()
 
-    def chat(self) -> None:
-        """What responders say; deliberately awkward content for the transcript."""
+    def chat(self) -> dict[str, str]:
+        """What responders say (ts → text); deliberately awkward content for the transcript."""
         a, b, ch = self.people["alice"], self.people["bob"], self.inc.channel
-        first = self.sb.post_message(ch, a, "Spike of failed VPN logins since 09:40 :eyes:")
+        opening = "Spike of failed VPN logins since 09:40 :eyes:"
+        first = self.sb.post_message(ch, a, opening)
+        posted = {first: opening}
         lines = [
             (b, "Same here. Source IPs mostly from one ASN."),
             (a, f"<@{b}> can you pull the auth logs?"),
@@ -438,10 +461,12 @@ class Story:
             (a, "Resetting the 12 accounts now ✅"),
         ]
         for user, text in lines:
-            self.sb.post_message(ch, user, text)
-        self.sb.post_message(ch, b, "Thread: the 12 are all contractors", thread_ts=first)
-        self.tl.step("chat", f"alice and bob post {len(lines) + 2} messages in "
+            posted[self.sb.post_message(ch, user, text)] = text
+        reply = "Thread: the 12 are all contractors"
+        posted[self.sb.post_message(ch, b, reply, thread_ts=first)] = reply
+        self.tl.step("chat", f"alice and bob post {len(posted)} messages in "
                              f"#{self.inc.name} (a thread reply, a mention, '=…', '+1', emoji)")
+        return posted
 
     def backup(self, who: str) -> str:
         """Run `/irbot backup` and wait for its outcome notice in the channel."""
@@ -456,9 +481,13 @@ class Story:
         self.tl.step("slack", f"irbot in #{self.inc.name}: {notice['text']}")
         return str(notice["text"])
 
-    def first_backup(self) -> set[str]:
+    def first_backup(self, posted: dict[str, str]) -> set[str]:
         self.backup("alice")
         attachment, rows = self.transcript()
+        kept = {r["ts"] for r in rows}
+        for ts, text in posted.items():
+            if ts not in kept:
+                self.tl.detail("not in CSV", f"{text!r} (posted, but not in the transcript)")
         self.csv_path.write_bytes(attachment["content"])
         self.tl.detail("jira file", f"{attachment['filename']} ({attachment['size']} bytes)")
         self.tl.detail("content URL", attachment["content_url"])
@@ -515,20 +544,26 @@ class Story:
                    for e in b["elements"]]
         self.tl.step("slack", f"irbot announces: {self.plain(msg['text'])}")
         self.tl.detail("buttons", " | ".join(buttons))
+        cancel = next(e["text"]["text"] for b in msg["blocks"] if b["type"] == "actions"
+                      for e in b["elements"] if e["action_id"] == ARCHIVE_CANCEL_ACTION)
         click = self.driver.click(self.inc.channel, msg, ARCHIVE_CANCEL_ACTION,
                                   self.people["bob"])
-        self.tl.step("bob", f"clicks \"{buttons[0]}\" (acked in {click.elapsed * 1000:.0f} ms)")
+        if click.status != 200:
+            raise DemoFailed(f"the click was refused: HTTP {click.status} {click.body}")
+        self.tl.step("bob", f"clicks \"{cancel}\" (acked in {click.elapsed * 1000:.0f} ms)")
         updated = self.wait(lambda: self.message_if(msg["ts"], "cancelled by"),
                             "the announcement to say cancelled")
         self.tl.step("slack", f"announcement updated: {self.plain(updated['text'])}")
-        # That run clears its pending marker on its way out: only then may we archive again.
-        run_id = self.wait_run(msg)
-        self.tl.detail("prefect", f"archive run {run_id[:8]}… Completed; channel still open: "
+        # The run updates the announcement, then clears its pending-archive marker; until then a
+        # new `/irbot archive` is (rightly) refused as "already pending".
+        self.wait(self.archive_marker_cleared, "the pending-archive marker to be cleared")
+        self.tl.detail("prefect", f"state block: pending archive cleared; channel still open: "
                                   f"{not self.sb.channel(self.inc.channel)['is_archived']}")
         return str(msg["ts"])
 
     def archive_for_real(self, cancelled_ts: str) -> None:
         self.mark()
+        backups = len(self.bot_notices(BACKUP_OUTCOMES))
         self.in_incident("alice", "archive")
         msg = self.announcement(after_ts=cancelled_ts)
         announced = time.monotonic()
@@ -545,9 +580,8 @@ class Story:
         self.tl.detail("exec channel", "archived" if self.sb.channel(self.inc.exec_channel)
                        ["is_archived"] else "NOT archived")
         self.tl.detail("announcement", self.plain(self.message_at(msg["ts"])["text"]))
-        saved = self.bot_notices("Backup saved")
-        if saved:
-            self.tl.detail("final backup", saved[-1]["text"])
+        for notice in self.bot_notices(BACKUP_OUTCOMES)[backups:]:
+            self.tl.detail("final backup", notice["text"])
         _, rows = self.transcript()
         last = next((r for r in rows if r["ts"] == late), None)
         if last is None:
@@ -559,7 +593,9 @@ class Story:
         self.tl.detail("jira comment", comment)
         self.csv_path.write_bytes(self.transcript()[0]["content"])
         run_id = self.wait_run(msg)
-        self.tl.detail("prefect", f"archive run {run_id[:8]}… Completed")
+        self.wait(self.state_deleted, "the incident's state block to be deleted")
+        self.tl.detail("prefect", f"archive run {run_id[:8]}… Completed; incident state block "
+                                  "deleted")
         self.show_calls()
         reply = self.in_incident("alice", "backup")
         self.tl.detail("answer", self.plain(self.answer(reply, "the answer after archiving")))
@@ -593,8 +629,7 @@ def play(story: Story) -> None:
     say("── b. create an incident")
     story.create()
     say("── c. talk, then back up")
-    story.chat()
-    first = story.first_backup()
+    first = story.first_backup(story.chat())
     say("── d. back up again: only what is new")
     story.second_backup(first)
     say("── e. page a team")
@@ -623,7 +658,7 @@ def main() -> int:
         tl.step("setup", f"sandbox: Slack, Jira and PagerDuty emulators on {sb.url}")
         prefect, prefect_url = start_prefect(children, home)
         tl.step("setup", f"Prefect server healthy: {prefect_url} (log {prefect.log_path})")
-        serve, webhook = start_serve(children, irbot_env(sb, f"{prefect_url}/api", home))
+        serve, webhook = start_serve(children, irbot_settings(sb, prefect_url, home))
         tl.step("setup", f"irbot serve ready: {webhook}/slack/events (log {serve.log_path})")
         story = Story(sb, SlackDriver(webhook, SIGNING_SECRET, sb), serve, prefect_url, tl)
         try:
@@ -633,9 +668,9 @@ def main() -> int:
             story.driver.close()
         print(f"\nTranscript CSV: {story.csv_path.resolve()}")
         print(f"Logs: {serve.log_path.resolve()}\n      {prefect.log_path.resolve()}")
-        print("Browse the runs after the demo: PREFECT_HOME=" + str(home.resolve()) + " "
-              + str(Path(sys.executable).with_name("prefect")) + " server start --port "
-              + prefect_url.rsplit(":", 1)[1])
+        prefect_cli = Path(sys.executable).with_name("prefect")
+        print(f"Browse the runs after the demo: PREFECT_HOME={home.resolve()} {prefect_cli} "
+              f"server start --port {prefect_url.rsplit(':', 1)[1]}")
         print(f"Demo finished in {tl.elapsed():.1f} s.")
         code = 0
     except (DemoFailed, RuntimeError, httpx.HTTPError) as exc:
@@ -647,6 +682,9 @@ def main() -> int:
         print("\ndemo interrupted; shutting down", file=sys.stderr)
         code = 130
     finally:
+        # Let the clean-up finish (it is bounded by the grace periods) even on a second Ctrl-C.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         stopping = time.monotonic()
         children.stop_all()
         sb.stop()
