@@ -14,6 +14,7 @@ from prefect.exceptions import FlowPauseTimeout, ObjectNotFound
 from prefect.flow_runs import pause_flow_run, resume_flow_run
 from prefect.input import RunInput
 from prefect.runtime import flow_run
+from prefect.states import Cancelled
 from slack_sdk import WebClient
 
 from flows.backup import backup_incident
@@ -154,18 +155,26 @@ def _settle(slack: WebClient, channel_id: str, run_id: str, text: str) -> None:
         state = load_incident(channel_id)
         if state.archive_flow_run_id != run_id:
             return  # another archive owns the marker now
-        _update_announcement(slack, state, text)
+        announcement = state.archive_message_ts
+        # Clear first: once people read "cancelled", a new /irbot archive must be accepted.
         state.archive_flow_run_id = state.archive_deadline = state.archive_message_ts = None
         save_incident(state)
+    if announcement:
+        body, blocks = messages.archive_outcome(text)
+        slack_tasks.update_message(slack, channel_id, announcement, body, blocks)
 
 
 def _forget_timer(timer_id: str) -> None:
-    """The wait is over: the scheduled timer run has nothing left to do."""
+    """The wait is over: cancel the timer if it has not started (if it has, it finds nothing
+    paused and ends by itself; deleting a started run would crash it)."""
     with get_client(sync_client=True) as client:
         try:
-            client.delete_flow_run(UUID(timer_id))
+            run = client.read_flow_run(UUID(timer_id))
         except ObjectNotFound:
-            pass
+            return
+        if run.state is not None and run.state.type.value in ("SCHEDULED", "PENDING"):
+            client.set_flow_run_state(UUID(timer_id), Cancelled(
+                message="The archive was decided before its deadline."), force=True)
 
 
 def _deadline_reached(run_id: str) -> dict[str, Any]:

@@ -47,7 +47,8 @@ def backup_incident(channel_id: str, requested_by: str | None = None) -> dict[st
         raise
     if result["new_messages"]:
         notify(slack, channel_id, f"Backup saved to {result['case_key']}: "
-               f"{result['new_messages']} new messages, {result['total_messages']} in total.")
+               f"{messages.count(result['new_messages'], 'new message')}, "
+               f"{result['total_messages']} in total.")
     else:
         notify(slack, channel_id, "Nothing new since the last backup; Jira is unchanged.")
     return result

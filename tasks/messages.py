@@ -31,6 +31,11 @@ def channel_description(case_key: str, case_url: str) -> str:
     return f"Jira {case_key}: {case_url}"
 
 
+def count(n: int, noun: str) -> str:
+    """'1 new message', '3 new messages'."""
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
 def notice_metadata(kind: str) -> dict[str, Any]:
     """Slack message metadata marking an irbot status notice."""
     return {"event_type": NOTICE_EVENT_TYPE, "event_payload": {"kind": kind}}

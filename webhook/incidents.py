@@ -45,7 +45,3 @@ class IncidentDirectory:
             raise
         finally:
             del self._inflight[channel_id]
-
-    def forget(self, channel_id: str) -> None:
-        """Drop what we know, after we changed it ourselves."""
-        self._cache.pop(channel_id, None)

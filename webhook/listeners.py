@@ -113,7 +113,9 @@ def register(app: AsyncApp, settings: Settings, incidents: IncidentDirectory) ->
                     return
                 await handoff.start_run(handoff.ARCHIVE, {
                     "channel_id": channel, "requested_by": user}, f"archive-{trigger}")
-                incidents.forget(channel)
+                await respond(text="Archive requested: I'll announce it in the channel, with a "
+                              "Cancel button for anyone who needs more time.",
+                              response_type="ephemeral")
 
     @app.view(CALLBACK_ID)
     async def create_submitted(ack: Any, body: dict[str, Any], view: dict[str, Any],

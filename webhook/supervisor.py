@@ -127,9 +127,21 @@ def _signal_group(proc: subprocess.Popen[bytes], sig: int) -> None:
         pass
 
 
+class _StopRequested(BaseException):
+    """SIGTERM/SIGINT arrived while we were still starting children (a BaseException, like
+    KeyboardInterrupt, so that no library's `except Exception` swallows it)."""
+
+
+def _stop_starting(signum: int, frame: FrameType | None) -> None:
+    raise _StopRequested(signal.Signals(signum).name)
+
+
 def serve(host: str, port: int) -> int:
     """Run everything `irbot serve` promises; returns the exit code."""
     supervisor = Supervisor(prefect_env(os.environ))
+    # From the first child on, a stop request must stop every child already started.
+    signal.signal(signal.SIGTERM, _stop_starting)
+    signal.signal(signal.SIGINT, _stop_starting)
     try:
         if not supervisor.env.get("PREFECT_API_URL"):
             home = Path(supervisor.env.get("PREFECT_HOME") or Path.home() / ".prefect")
@@ -144,6 +156,9 @@ def serve(host: str, port: int) -> int:
             "--host", host, "--port", str(port), "--no-access-log", "--log-level", "warning"])
         wait_healthy(f"http://{host}:{port}/health", 60, webhook)
         print(f"irbot: webhook listening on http://{host}:{port}/slack/events", flush=True)
+    except _StopRequested:
+        supervisor.stop()
+        return 130
     except BaseException:
         supervisor.stop()
         raise
