@@ -33,7 +33,7 @@ def create_api() -> FastAPI:
     @api.post("/slack/events")
     async def slack_events(request: Request) -> Response:
         """Slash commands."""
-        return await handler.handle(request)  # type: ignore[no-any-return]
+        return await handler.handle(request)
 
     @api.get("/health")
     async def health() -> dict[str, str]:

@@ -100,8 +100,8 @@ def set_prefect_env(work: Workdir) -> str:
 
 
 @contextmanager
-def prefect_server(work: Workdir) -> Iterator[str]:
-    """`prefect server start` on loopback, as tests/conftest.py runs it; yields the API URL."""
+def prefect_server(work: Workdir) -> Iterator[subprocess.Popen[bytes]]:
+    """`prefect server start` on loopback, as tests/conftest.py runs it; yields the process."""
     api = os.environ["PREFECT_API_URL"]
     port = api.rsplit(":", 1)[1].split("/", 1)[0]
     proc = spawn([sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
@@ -112,7 +112,7 @@ def prefect_server(work: Workdir) -> Iterator[str]:
         from tasks.state import register_block_type
 
         register_block_type()
-        yield api
+        yield proc
     finally:
         stop(proc)
 
@@ -131,6 +131,20 @@ def irbot_env(sb: Any, api: str) -> dict[str, str]:
         "PAGERDUTY_EVENTS_URL": sb.pagerduty_url,
         "PREFECT_API_URL": api,
     }
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU a process has used so far (Linux /proc; NaN elsewhere).
+
+    CPU per request is steadier than latency on a shared machine: other people's load delays
+    our requests but does not make them cost more cycles.
+    """
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return math.nan
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def percentile(sorted_values: Sequence[float], pct: float) -> float:
