@@ -68,14 +68,17 @@ def _backup_locked(slack: WebClient, channel_id: str, requested_by: str | None) 
         log.info("No new messages since %s", state.backup_cursor or "the start")
         return summary
 
-    names = slack_tasks.user_names(slack, sorted(transcript.author_ids(rows)))
-    fresh = transcript.messages_to_frame(rows, names)
     jira = jira_client()
     filename = jira_tasks.transcript_filename(state.case_key, channel_id)
     # Every stored copy counts: a crash between upload and delete leaves two.
     copies = jira_tasks.list_transcripts(jira, state.case_key, filename)
     stored = transcript.merge(
         transcript.read_csv(jira_tasks.download_attachment(jira, c["id"])) for c in copies)
+    # Names already in the transcript are reused: users.info only for people new to it.
+    names = transcript.known_names(stored)
+    unknown = sorted(transcript.author_ids(rows) - names.keys())
+    names |= slack_tasks.user_names(slack, unknown) if unknown else {}
+    fresh = transcript.messages_to_frame(rows, names)
     merged = transcript.neutralise(transcript.merge([stored, fresh]))
     content = transcript.to_csv(merged)
     digest = hashlib.sha256(content).hexdigest()

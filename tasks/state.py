@@ -72,14 +72,6 @@ def load_incident(channel_id: str) -> IncidentState:
         ) from exc
 
 
-async def aload_incident(channel_id: str) -> IncidentState | None:
-    """Async variant for the webhook; None when the channel is not an incident."""
-    try:
-        return await IncidentState.aload(document_name(channel_id))  # type: ignore[no-any-return]
-    except ValueError:
-        return None
-
-
 def save_incident(state: IncidentState) -> None:
     """Write the state; callers hold the incident lock (Blocks are last-writer-wins)."""
     state.save(document_name(state.channel_id), overwrite=True)

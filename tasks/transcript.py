@@ -31,6 +31,17 @@ def author_ids(messages: Iterable[Mapping[str, Any]]) -> set[str]:
     return ids
 
 
+def known_names(frame: pd.DataFrame) -> dict[str, str]:
+    """user_id → user_name of the people already in a transcript (neutralising undone)."""
+    people = frame[frame["user_id"].str.startswith(("U", "W"))]
+    return {str(uid): _unneutralise(str(name))
+            for uid, name in zip(people["user_id"], people["user_name"], strict=True) if name}
+
+
+def _unneutralise(value: str) -> str:
+    return value[1:] if value[:1] == "'" and value[1:].startswith(_FORMULA_STARTS) else value
+
+
 def render_text(raw: str, names: Mapping[str, str]) -> str:
     """Slack markup to what people saw: mentions as names, entities unescaped."""
     text = _USER_MENTION.sub(lambda m: "@" + names.get(m.group(1), m.group(2) or m.group(1)), raw)

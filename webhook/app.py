@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import gc
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI, Request, Response
 from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
 
 from tasks.clients import async_slack_client
 from tasks.settings import get_settings
+from webhook.handoff import Handoff
 from webhook.incidents import IncidentDirectory
 from webhook.listeners import register
 
@@ -19,9 +24,21 @@ def create_api() -> FastAPI:
         client=async_slack_client(settings),
         signing_secret=settings.SLACK_SIGNING_SECRET.get_secret_value(),
     )
-    register(bolt, settings, IncidentDirectory())
+    prefect = Handoff()
+    register(bolt, settings, prefect, IncidentDirectory(prefect.load_incident))
     handler = AsyncSlackRequestHandler(bolt)
-    api = FastAPI(title="irbot", docs_url=None, redoc_url=None, openapi_url=None)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await prefect.start()
+        # Prefect leaves ~150k long-lived objects; freezing them keeps full GC pauses short.
+        gc.collect()
+        gc.freeze()
+        yield
+        await prefect.stop()
+
+    api = FastAPI(title="irbot", docs_url=None, redoc_url=None, openapi_url=None,
+                  lifespan=lifespan)
 
     @api.post("/slack/events")
     async def slack_events(request: Request) -> Response:

@@ -16,6 +16,7 @@ from tasks.messages import ARCHIVE_CANCEL_ACTION, ARCHIVE_NOW_ACTION
 from tasks.settings import Settings
 from webhook import handoff, replies
 from webhook.commands import parse_command
+from webhook.handoff import Handoff
 from webhook.incidents import IncidentDirectory
 from webhook.modal import CALLBACK_ID, create_modal, origin_channel, read_submission
 
@@ -54,7 +55,8 @@ def closed_or_unknown(channel_name: str, what: str, closing: bool = False) -> st
     return replies.NOT_AN_INCIDENT.format(what=what)
 
 
-def register(app: AsyncApp, settings: Settings, incidents: IncidentDirectory) -> None:
+def register(app: AsyncApp, settings: Settings, prefect: Handoff,
+             incidents: IncidentDirectory) -> None:
     """Attach every listener to the Bolt app."""
 
     @app.command("/irbot")
@@ -75,10 +77,14 @@ def register(app: AsyncApp, settings: Settings, incidents: IncidentDirectory) ->
                 return
             await ack()
             async with reporting(respond, f"page for {team}"):
-                await handoff.start_run(handoff.PAGE, {
+                await prefect.start_run(handoff.PAGE, {
                     "channel_id": channel, "team": team, "message": cmd.args[1],
                     "requested_by": user}, f"page-{trigger}")
                 await respond(text=f"Paging `{team}`…", response_type="ephemeral")
+            return
+        if cmd.name != "create" and incidents.known_not_incident(channel):
+            # Known from a moment ago: answer in the ack itself, no I/O at all.
+            await ack(text=closed_or_unknown(channel_name, cmd.name))
             return
         await ack()
         if cmd.name == "create":
@@ -98,20 +104,20 @@ def register(app: AsyncApp, settings: Settings, incidents: IncidentDirectory) ->
                               response_type="ephemeral")
                 return
             if cmd.name == "status":
-                await respond(text=replies.status_text(state, await _pending_deadline(state)),
-                              response_type="ephemeral")
+                deadline = await _pending_deadline(prefect, state)
+                await respond(text=replies.status_text(state, deadline), response_type="ephemeral")
             elif cmd.name == "backup":
-                await handoff.start_run(handoff.BACKUP, {
+                await prefect.start_run(handoff.BACKUP, {
                     "channel_id": channel, "requested_by": user}, f"backup-{trigger}")
                 await respond(text="Backup requested: I'll post in the channel when it is "
                               "saved to Jira.", response_type="ephemeral")
             elif cmd.name == "archive":
-                deadline = await _pending_deadline(state)
+                deadline = await _pending_deadline(prefect, state)
                 if deadline is not None:
                     await respond(text=replies.archive_pending(deadline),
                                   response_type="ephemeral")
                     return
-                await handoff.start_run(handoff.ARCHIVE, {
+                await prefect.start_run(handoff.ARCHIVE, {
                     "channel_id": channel, "requested_by": user}, f"archive-{trigger}")
                 await respond(text="Archive requested: I'll announce it in the channel, with a "
                               "Cancel button for anyone who needs more time.",
@@ -135,7 +141,7 @@ def register(app: AsyncApp, settings: Settings, incidents: IncidentDirectory) ->
         }
         try:
             # One incident per modal, however often Slack delivers the submission.
-            await handoff.start_run(handoff.CREATE, params, f"create-{view['id']}")
+            await prefect.start_run(handoff.CREATE, params, f"create-{view['id']}")
         except Exception:
             log.exception("Could not start create-incident")
             await tell_user(client, origin, user, replies.PREFECT_DOWN.format(what="incident"))
@@ -149,7 +155,7 @@ def register(app: AsyncApp, settings: Settings, incidents: IncidentDirectory) ->
                              respond: Respond, decision: str) -> None:
         await ack()
         async with reporting(respond, "archive decision"):
-            outcome = await handoff.resume_archive(str(action.get("value", "")), decision,
+            outcome = await prefect.resume_archive(str(action.get("value", "")), decision,
                                                    body["user"]["id"])
             if outcome is handoff.Resumed.ALREADY_DECIDED:
                 await respond(text="This archive was already decided (or is over); your click "
@@ -169,10 +175,10 @@ def register(app: AsyncApp, settings: Settings, incidents: IncidentDirectory) ->
         await archive_button(ack, body, action, respond, "archive")
 
 
-async def _pending_deadline(state: Any) -> Any:
+async def _pending_deadline(prefect: Handoff, state: Any) -> Any:
     """The pending archive's deadline, if its run is still live (a crashed run leaves a marker)."""
     if not state.archive_flow_run_id:
         return None
-    if handoff.is_final(await handoff.run_state(state.archive_flow_run_id)):
+    if handoff.is_final(await prefect.run_state(state.archive_flow_run_id)):
         return None
     return state.archive_deadline
