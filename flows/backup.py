@@ -72,36 +72,39 @@ def _backup_locked(slack: WebClient, channel_id: str, requested_by: str | None) 
     filename = jira_tasks.transcript_filename(state.case_key, channel_id)
     # Every stored copy counts: a crash between upload and delete leaves two.
     copies = jira_tasks.list_transcripts(jira, state.case_key, filename)
-    stored = transcript.merge(
-        transcript.read_csv(jira_tasks.download_attachment(jira, c["id"])) for c in copies)
+    stored_bytes = [jira_tasks.download_attachment(jira, c["id"]) for c in copies]
+    stored = transcript.merge(transcript.read_csv(data) for data in stored_bytes)
     # Names already in the transcript are reused: users.info only for people new to it.
     names = transcript.known_names(stored)
     unknown = sorted(transcript.author_ids(rows) - names.keys())
     names |= slack_tasks.user_names(slack, unknown) if unknown else {}
-    fresh = transcript.messages_to_frame(rows, names)
-    merged = transcript.neutralise(transcript.merge([stored, fresh]))
-    content = transcript.to_csv(merged)
-    digest = hashlib.sha256(content).hexdigest()
-    added = len(merged) - len(stored)
+    merged = transcript.neutralise(
+        transcript.merge([stored, transcript.messages_to_frame(rows, names)]))
 
-    if added == 0 and copies:
-        # A repeat (e.g. after a crash before the cursor moved): the newest copy is complete.
-        new_id = copies[-1]["id"]
+    if len(merged) == len(stored) and copies:
+        # The newest copy is already complete (a repeat, or a crash after its upload).
+        new_id, content = copies[-1]["id"], stored_bytes[-1]
         for copy in copies[:-1]:
             jira_tasks.delete_attachment(jira, copy["id"])
-        _advance(state, fetched[-1]["ts"], new_id, len(stored))
-        return summary | {"attachment_id": new_id, "total_messages": len(stored)}
-    # Upload first, then delete: a crash in between leaves two copies, never none.
-    new_id = jira_tasks.upload_attachment(jira, state.case_key, content, filename)
-    for copy in copies:
-        if copy["id"] != new_id:
-            jira_tasks.delete_attachment(jira, copy["id"])
+    else:
+        content = transcript.to_csv(merged)
+        # Upload first, then delete: a crash in between leaves two copies, never none.
+        new_id = jira_tasks.upload_attachment(jira, state.case_key, content, filename)
+        for copy in copies:
+            if copy["id"] != new_id:
+                jira_tasks.delete_attachment(jira, copy["id"])
+    digest = hashlib.sha256(content).hexdigest()
+    # Rows no backup comment has counted yet (more than the file's new rows after a failure).
+    unrecorded = max(len(merged) - state.message_count, 0)
+    if unrecorded:
+        # Recorded before the cursor moves: if Jira refuses the comment, the run fails with
+        # the cursor in place and the next backup records these rows again.
+        jira_tasks.add_comment(jira, state.case_key, messages.backup_comment(
+            unrecorded, len(merged), filename, digest,
+            slack_tasks.person(slack, requested_by, names)))
     _advance(state, fetched[-1]["ts"], new_id, len(merged))
-    jira_tasks.add_comment(jira, state.case_key,
-                           messages.backup_comment(added, len(merged), filename, digest,
-                                                   slack_tasks.person(slack, requested_by)))
-    log.info("Stored %s new rows (%s total) as attachment %s", added, len(merged), new_id)
-    summary.update(new_messages=added, total_messages=len(merged), attachment_id=new_id,
+    log.info("Stored %s new rows (%s total) as attachment %s", unrecorded, len(merged), new_id)
+    summary.update(new_messages=unrecorded, total_messages=len(merged), attachment_id=new_id,
                    sha256=digest, filename=filename)
     return summary
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from jira import JIRA
 from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
 from slack_sdk import WebClient
@@ -115,14 +116,14 @@ def create_incident(
             skipped |= slack_tasks.invite_users(
                 slack, exec_ch["id"], [requested_by, *(exec_invitees or [])])
 
-        jira_tasks.add_comment(jira_client(settings), key,
-                               messages.channels_comment(created, requester))
+        recorded = _record_channels(jira_client(settings), key,
+                                    messages.channels_comment(created, requester))
         text, blocks = messages.welcome_message(
             key, case_url, title, severity, requested_by,
             messages.duration_text(settings.IRBOT_ARCHIVE_DELAY_SECONDS))
         slack_tasks.post_message(slack, channel["id"], text, blocks)
         slack_tasks.tell_user(slack, origin_channel, requested_by,
-                              _ready_text(key, channel["id"], exec_ch, skipped))
+                              _ready_text(key, channel["id"], exec_ch, skipped) + recorded)
         log.info("Incident %s ready in #%s", key, channel["name"])
         return {"case_key": key, "channel_id": str(channel["id"]),
                 "exec_channel_id": str(exec_ch["id"]) if exec_ch else ""}
@@ -133,6 +134,18 @@ def create_incident(
         _report_failure(slack, origin_channel, requested_by,
                         "Something unexpected went wrong; the flow run shows the details.")
         raise
+
+
+def _record_channels(jira: JIRA, key: str, body: str) -> str:
+    """Comment the channels on the case. The incident is open whatever Jira says, so a refusal
+    is reported to the requester (and in the run's log), not turned into a failed incident."""
+    try:
+        jira_tasks.add_comment(jira, key, body)
+    except Exception as exc:
+        get_run_logger().error("Jira refused the channels comment on %s: %s", key, exc)
+        return (f" Note: Jira refused the comment recording the channels on {key}; please add "
+                "it by hand.")
+    return ""
 
 
 def _created_at(channel: dict[str, Any]) -> datetime:

@@ -115,8 +115,10 @@ class Sandbox:
         return self._state.add_user(name, real_name, deleted, is_bot)
 
     def add_channel(self, name: str, members: list[str] | tuple[str, ...] = (),
-                    is_private: bool = False, bot_is_member: bool = True) -> str:
-        return self._state.add_channel(name, members, is_private, bot_is_member)
+                    is_private: bool = False, bot_is_member: bool = True,
+                    creator: str | None = None) -> str:
+        """A channel as people made it; `creator` defaults to the bot, like Slack's own seed."""
+        return self._state.add_channel(name, members, is_private, bot_is_member, creator)
 
     def post_message(self, channel: str, user: str, text: str, thread_ts: str | None = None,
                      reply_broadcast: bool = False) -> str:
@@ -135,6 +137,10 @@ class Sandbox:
     def inject_fault(self, service: Service, target: str, status: int, times: int = 1,
                      retry_after: int | None = None, body: dict[str, Any] | None = None) -> None:
         self._state.inject_fault(service, target, status, times, retry_after, body)
+
+    def clear_faults(self) -> None:
+        """Drop every injected fault not yet consumed."""
+        self._state.clear_faults()
 
     def jira_create_issue(self, summary: str, project: str = "SEC") -> str:
         return self._state.jira_create_issue(summary, project)

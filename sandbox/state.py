@@ -76,10 +76,15 @@ class SandboxState:
             return self.slack.add_user(name, real_name, deleted=deleted, is_bot=is_bot).id
 
     def add_channel(self, name: str, members: list[str] | tuple[str, ...] = (),
-                    is_private: bool = False, bot_is_member: bool = True) -> str:
+                    is_private: bool = False, bot_is_member: bool = True,
+                    creator: str | None = None) -> str:
         with self.lock:
             return self.slack.add_channel(name, list(members), is_private=is_private,
-                                          bot_is_member=bot_is_member).id
+                                          bot_is_member=bot_is_member, creator=creator).id
+
+    def clear_faults(self) -> None:
+        with self.lock:
+            self.faults.clear()
 
     def post_message(self, channel: str, user: str, text: str, thread_ts: str | None = None,
                      reply_broadcast: bool = False) -> str:

@@ -202,10 +202,12 @@ def user_names(client: WebClient, user_ids: list[str]) -> dict[str, str]:
     return names
 
 
-def person(client: WebClient, user: str | None) -> str:
+def person(client: WebClient, user: str | None, known: dict[str, str] | None = None) -> str:
     """'Name (U123)' for records read by people months later; never fails the caller."""
     if not user:
         return "an operator (Prefect)"
+    if known and user in known:
+        return f"{known[user]} ({user})"
     try:
         return f"{user_names(client, [user])[user]} ({user})"
     except Exception:

@@ -7,11 +7,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse
 from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
 
 from tasks.clients import async_slack_client
 from tasks.settings import get_settings
+from webhook.guard import INVALID, signature_headers_malformed
 from webhook.handoff import Handoff
 from webhook.incidents import IncidentDirectory
 from webhook.listeners import register
@@ -43,6 +45,8 @@ def create_api() -> FastAPI:
     @api.post("/slack/events")
     async def slack_events(request: Request) -> Response:
         """Slash commands and interactivity from Slack."""
+        if signature_headers_malformed(request.headers):
+            return JSONResponse(INVALID, status_code=401)
         return await handler.handle(request)  # type: ignore[no-any-return]
 
     @api.get("/health")

@@ -1,12 +1,15 @@
 """The archive wait end to end: the announcement, every way out of the pause, and what is left.
 
-Each test has its own incident; all of them are opened at once (module fixture) to save time.
+The incidents are opened at once (module fixture), and the two slow waits (the deadline, a
+Prefect cancellation) are started before the first test, to keep the module short.
 """
 
 from __future__ import annotations
 
 import io
+import re
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from uuid import UUID
 
@@ -14,6 +17,7 @@ import httpx
 import pandas as pd
 import pytest
 from prefect.client.orchestration import get_client
+from prefect.deployments import run_deployment
 from prefect.exceptions import ObjectNotFound
 from prefect.flow_runs import resume_flow_run
 from prefect.states import Cancelling
@@ -38,7 +42,13 @@ from tests.e2e.support_runs import (
     wait_text,
 )
 
-PLAIN = ("slack-cancel", "ui-resume", "prefect-cancel", "early-click", "backup-fails")
+# The slow waits (deadline, Prefect cancellation) start before the first test: see kicked_off.
+pytestmark = pytest.mark.usefixtures("kicked_off")
+
+# Incidents are costly (every flow run is a process): a test whose archive ends cancelled leaves
+# its incident open and clean, and a later test reuses it (early-click after slack-cancel,
+# operator after ui-resume, two-clicks after prefect-cancel).
+PLAIN = ("slack-cancel", "ui-resume", "prefect-cancel", "backup-fails", "archive-refused")
 
 
 @pytest.fixture(scope="module")
@@ -55,14 +65,41 @@ def incidents(driver: SlackDriver, sandbox: Any, people: dict[str, str],
     return dict(zip((*PLAIN, "exec"), opened, strict=True))
 
 
+@pytest.fixture(scope="module")
+def kicked_off(driver: SlackDriver, sandbox: Any, people: dict[str, str],
+               incidents: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The two slow waits start first and run while the other tests do.
+
+    "exec": `/irbot archive`, then a message during the wait; the deadline does the rest.
+    "prefect-cancel": `/irbot archive`, then the run is set Cancelling in Prefect once paused.
+    """
+    started: dict[str, dict[str, Any]] = {}
+    for label in ("exec", "prefect-cancel"):
+        inc = incidents[label]
+        msg = start_archive(driver, sandbox, people["alice"], inc)
+        started[label] = {"announcement": msg, "run_id": run_id_of(msg),
+                          "deadline": slack_epoch(msg["text"])}
+    started["exec"]["during"] = sandbox.post_message(incidents["exec"]["channel_id"],
+                                                     people["bob"], "posted during the wait")
+    run_id = started["prefect-cancel"]["run_id"]
+    wait_state(run_id, {"PAUSED"}, timeout=20)
+    with get_client(sync_client=True) as client:
+        client.set_flow_run_state(UUID(run_id), Cancelling(), force=True)
+    return started
+
+
 def start_archive(driver: SlackDriver, sandbox: Any, user: str, inc: dict[str, Any],
                   previous_ts: str | None = None, interval: float = 0.2) -> dict[str, Any]:
     """`/irbot archive`, then the announcement (the newest message with buttons)."""
     reply = driver.command("archive", user, inc["channel_id"], inc["name"])
     assert reply.status == 200, reply
+    return wait_announcement(sandbox, inc["channel_id"], previous_ts, interval)
 
+
+def wait_announcement(sandbox: Any, channel: str, previous_ts: str | None = None,
+                      interval: float = 0.2) -> dict[str, Any]:
     def find() -> dict[str, Any] | None:
-        for msg in reversed(sandbox.messages(inc["channel_id"])):
+        for msg in reversed(sandbox.messages(channel)):
             if has_buttons(msg) and msg["ts"] != previous_ts:
                 return dict(msg)
         return None
@@ -99,7 +136,7 @@ def assert_late_click_changes_nothing(driver: SlackDriver, sandbox: Any, inc: di
     assert "already decided" in answer["text"]
     assert answer.get("response_type", "ephemeral") == "ephemeral"
     assert answer.get("replace_original") in (None, False)
-    time.sleep(1.5)
+    time.sleep(1.0)
     assert snapshot(sandbox, inc) == before
 
 
@@ -187,30 +224,10 @@ def test_resume_from_prefect_ui_cancels(driver: SlackDriver, sandbox: Any,
     assert inc["key"] in status and "Archive pending" not in status
 
 
-def test_cancel_in_prefect_keeps_channel_and_says_so(driver: SlackDriver, sandbox: Any,
-                                                     people: dict[str, str],
-                                                     incidents: dict[str, Any]) -> None:
-    inc = incidents["prefect-cancel"]
-    ch = inc["channel_id"]
-    msg = start_archive(driver, sandbox, people["alice"], inc)
-    run_id = run_id_of(msg)
-    wait_state(run_id, {"PAUSED"}, timeout=20)
-
-    with get_client(sync_client=True) as client:
-        client.set_flow_run_state(UUID(run_id), Cancelling(), force=True)
-
-    said = wait_text(sandbox, ch, "cancelled from Prefect", timeout=60)
-    assert "stays open" in said["text"]
-    assert not has_buttons(message_at(sandbox, ch, msg["ts"]))
-    assert wait_final(run_id) == "CANCELLED"
-    assert not sandbox.channel(ch)["is_archived"]
-    assert "Archive pending" not in status_text(driver, people["alice"], inc)
-
-
 def test_very_early_cancel_click_still_cancels(driver: SlackDriver, sandbox: Any,
                                                people: dict[str, str],
                                                incidents: dict[str, Any]) -> None:
-    inc = incidents["early-click"]
+    inc = incidents["slack-cancel"]  # open again after the Slack cancel
     ch, bob = inc["channel_id"], people["bob"]
     msg = start_archive(driver, sandbox, people["alice"], inc, interval=0.01)
     click = driver.click(ch, msg, ARCHIVE_CANCEL_ACTION, bob)  # at once, maybe before the pause
@@ -223,6 +240,69 @@ def test_very_early_cancel_click_still_cancels(driver: SlackDriver, sandbox: Any
     assert wait_final(run_id) == "COMPLETED"
     assert not sandbox.channel(ch)["is_archived"]
     assert driver.answers(click.response_url) == []  # no "already decided" for a real cancel
+
+
+def test_cancel_in_prefect_keeps_channel_and_says_so(driver: SlackDriver, sandbox: Any,
+                                                     people: dict[str, str],
+                                                     incidents: dict[str, Any],
+                                                     kicked_off: dict[str, Any]) -> None:
+    """The run was set Cancelling while paused (see `kicked_off`), as the Prefect UI does."""
+    inc, started = incidents["prefect-cancel"], kicked_off["prefect-cancel"]
+    ch, msg, run_id = inc["channel_id"], started["announcement"], started["run_id"]
+    said = wait_text(sandbox, ch, "cancelled from Prefect", timeout=60)
+    assert "stays open" in said["text"]
+    assert not has_buttons(message_at(sandbox, ch, msg["ts"]))
+    assert wait_final(run_id) == "CANCELLED"
+    assert not sandbox.channel(ch)["is_archived"]
+    assert "Archive pending" not in status_text(driver, people["alice"], inc)
+
+
+@pytest.mark.xfail(strict=True, reason="simultaneous clicks: the losing click is silently "
+                   "dropped (aresume_flow_run returns without error when the server ABORTs a "
+                   "resume of a run that is no longer paused; handoff treats it as RESUMED)")
+def test_simultaneous_clicks_one_wins_the_others_are_told(driver: SlackDriver, sandbox: Any,
+                                                          people: dict[str, str],
+                                                          incidents: dict[str, Any]) -> None:
+    inc = incidents["prefect-cancel"]  # open again after the Prefect cancel
+    ch = inc["channel_id"]
+    msg = start_archive(driver, sandbox, people["alice"], inc)
+    run_id = run_id_of(msg)
+    wait_state(run_id, {"PAUSED"}, timeout=20)
+    clicks = ((ARCHIVE_CANCEL_ACTION, people["bob"]), (ARCHIVE_NOW_ACTION, people["alice"]),
+              (ARCHIVE_CANCEL_ACTION, people["carol"]))
+    with ThreadPoolExecutor(len(clicks)) as pool:
+        replies = list(pool.map(lambda c: driver.click(ch, msg, *c), clicks))
+    assert all(r.status == 200 for r in replies)
+    assert wait_final(run_id, timeout=60) == "COMPLETED"
+    outcome = message_at(sandbox, ch, msg["ts"])["text"]
+    winners = [user for _, user in clicks if f"<@{user}>" in outcome]
+    assert len(winners) == 1, outcome
+    assert sandbox.channel(ch)["is_archived"] == ("cancelled" not in outcome)
+    time.sleep(2)  # the losers' answers come right after the clicks
+    answered = [r for r in replies if driver.answers(r.response_url)]
+    assert len(answered) == len(clicks) - 1, "every click that lost must be told so"
+    assert all("already decided" in driver.answers(r.response_url)[0]["text"]
+               for r in answered)
+
+
+@pytest.mark.xfail(strict=True, reason="an archive started from Prefect (no requested_by) is "
+                   "announced as \"<@deadline> asked to archive this channel\": "
+                   "archive_incident passes `requested_by or DEADLINE` to the announcement")
+def test_archive_started_by_an_operator_names_no_bogus_user(driver: SlackDriver, sandbox: Any,
+                                                           people: dict[str, str],
+                                                           incidents: dict[str, Any]) -> None:
+    inc = incidents["ui-resume"]  # open again after the UI resume
+    ch = inc["channel_id"]
+    run = run_deployment("archive-incident/archive", parameters={"channel_id": ch}, timeout=0)
+    msg = wait_announcement(sandbox, ch)
+    try:
+        assert run_id_of(msg) == str(run.id)
+        mentions = re.findall(r"<@([^>|]+)", msg["text"])
+        assert all(m[:1] in "UW" and m[1:].isalnum() for m in mentions), msg["text"]
+    finally:
+        driver.click(ch, msg, ARCHIVE_CANCEL_ACTION, people["bob"])
+        wait_final(str(run.id))
+    assert not sandbox.channel(ch)["is_archived"]
 
 
 def _drain_jira_faults(sandbox: Any, path: str) -> None:
@@ -240,7 +320,7 @@ def _drain_jira_faults(sandbox: Any, path: str) -> None:
 
 def test_final_backup_failure_keeps_channel_then_archive_works(
         driver: SlackDriver, sandbox: Any, people: dict[str, str],
-        incidents: dict[str, Any]) -> None:
+        incidents: dict[str, Any], kicked_off: dict[str, Any]) -> None:
     inc = incidents["backup-fails"]
     ch, key, alice = inc["channel_id"], inc["key"], people["alice"]
     sandbox.post_message(ch, people["bob"], "evidence before the archive")
@@ -262,11 +342,12 @@ def test_final_backup_failure_keeps_channel_then_archive_works(
     assert not any("archived the incident" in c for c in sandbox.jira_issue(key)["comments"])
 
     # Fault gone: a new archive works; Slack answering already_archived is not an error.
-    sandbox.inject_fault("slack", "conversations.archive", 200, times=1,
-                         body={"ok": False, "error": "already_archived"})
     second = start_archive(driver, sandbox, alice, inc, previous_ts=msg["ts"])
     second_id = run_id_of(second)
     assert second_id != run_id
+    wait_final(kicked_off["exec"]["run_id"])  # no other archive may take the injected answer
+    sandbox.inject_fault("slack", "conversations.archive", 200, times=1,
+                         body={"ok": False, "error": "already_archived"})
     driver.click(ch, second, ARCHIVE_NOW_ACTION, alice)
     assert wait_final(second_id, timeout=90) == "COMPLETED"
     assert "evidence before the archive" in set(csv_of(sandbox, key)["text"])
@@ -279,14 +360,12 @@ def test_final_backup_failure_keeps_channel_then_archive_works(
 
 def test_deadline_archives_exec_channel_and_closes_the_incident(
         driver: SlackDriver, sandbox: Any, people: dict[str, str],
-        incidents: dict[str, Any]) -> None:
-    inc = incidents["exec"]
+        incidents: dict[str, Any], kicked_off: dict[str, Any]) -> None:
+    """`/irbot archive` was typed and a message posted during the wait (see `kicked_off`)."""
+    inc, started = incidents["exec"], kicked_off["exec"]
     ch, exec_ch, key, alice = inc["channel_id"], inc["exec_channel_id"], inc["key"], people["alice"]
+    msg, run_id, deadline = started["announcement"], started["run_id"], started["deadline"]
     assert exec_ch, "the executive channel was not created"
-    msg = start_archive(driver, sandbox, alice, inc)
-    deadline = slack_epoch(msg["text"])
-    run_id = run_id_of(msg)
-    during = sandbox.post_message(ch, people["bob"], "posted during the wait")
 
     wait_for(lambda: sandbox.channel(ch)["is_archived"], timeout=ARCHIVE_DELAY_SECONDS + 60,
              what="the archive at the deadline")
@@ -295,7 +374,7 @@ def test_deadline_archives_exec_channel_and_closes_the_incident(
     archived_at = [r.at for r in sandbox.requests("slack", "conversations.archive")
                    if r.params.get("channel") in (ch, exec_ch)]
     assert len(archived_at) == 2 and min(archived_at) >= deadline, "archived before the deadline"
-    assert during in set(csv_of(sandbox, key)["ts"])
+    assert started["during"] in set(csv_of(sandbox, key)["ts"])
     comment = next(c for c in sandbox.jira_issue(key)["comments"]
                    if "archived the incident" in c)
     assert inc["name"] in comment and inc["exec_name"] in comment and alice in comment
@@ -315,3 +394,36 @@ def test_deadline_archives_exec_channel_and_closes_the_incident(
     assert_late_click_changes_nothing(driver, sandbox, inc, msg, ARCHIVE_CANCEL_ACTION,
                                       people["bob"])
     assert run_state(run_id) == "COMPLETED"
+
+
+@pytest.mark.xfail(strict=True, reason="when Slack refuses conversations.archive (e.g. "
+                   "restricted_action) after the final backup, the announcement already says "
+                   "\"This channel is archived\", state.closing stays True, the run fails "
+                   "without a word in the channel, and /irbot archive answers \"This incident "
+                   "is closed: its channel was archived\" for a channel that is still open")
+def test_slack_refusing_the_archive_leaves_a_usable_incident(
+        driver: SlackDriver, sandbox: Any, people: dict[str, str],
+        incidents: dict[str, Any], kicked_off: dict[str, Any]) -> None:
+    inc = incidents["archive-refused"]
+    ch, alice = inc["channel_id"], people["alice"]
+    msg = start_archive(driver, sandbox, alice, inc)
+    run_id = run_id_of(msg)
+    wait_final(kicked_off["exec"]["run_id"])  # no other archive may take the injected answer
+    sandbox.inject_fault("slack", "conversations.archive", 200, times=1,
+                         body={"ok": False, "error": "restricted_action"})
+    driver.click(ch, msg, ARCHIVE_NOW_ACTION, alice)
+    assert wait_final(run_id, timeout=90) == "FAILED"
+    assert not sandbox.channel(ch)["is_archived"]
+    claims = [m["text"] for m in sandbox.messages(ch) if "is archived" in (m.get("text") or "")]
+    assert claims == [], "the channel is told it is archived while it is open"
+    retry = driver.command("archive", alice, ch, inc["name"])
+
+    def outcome() -> tuple[str, Any] | None:
+        for answer in driver.answers(retry.response_url):
+            return "answer", answer["text"]
+        fresh = [m for m in sandbox.messages(ch) if has_buttons(m) and m["ts"] != msg["ts"]]
+        return ("announcement", fresh[-1]) if fresh else None
+    kind, again = wait_for(outcome, timeout=45, what="an answer to the retried archive")
+    assert kind == "announcement", again
+    driver.click(ch, again, ARCHIVE_CANCEL_ACTION, alice)
+    wait_final(run_id_of(again))

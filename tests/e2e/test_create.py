@@ -30,7 +30,8 @@ def test_create_new_case_end_to_end(driver: SlackDriver, sandbox: Any, people: d
     channel = wait_for(lambda: sandbox.channel_by_name(name), what="channel")
     wait_for(lambda: issue["key"] in (sandbox.channel(channel["id"])["topic"] or ""), what="topic")
     print(f"channel ready after {time.monotonic() - submitted:.2f} s")
-    ready = wait_for(lambda: [e for e in sandbox.ephemerals if "is ready: <#" in e["text"]],
+    ready = wait_for(lambda: [e for e in sandbox.ephemerals
+                              if f"Incident {issue['key']} is ready: <#" in e["text"]],
                      what="ready message")
     assert people["alice"] == ready[0]["user"]
     channel = sandbox.channel(channel["id"])

@@ -15,6 +15,18 @@ import pytest
 from tests.flows.support import clear_faults, unique
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _ship_prefect_logs_while_the_api_is_up(prefect_api: str) -> Iterator[None]:
+    """Flows run here queue logs and events for the API: send them before the server stops,
+    or the interpreter spends a minute at exit retrying a server that is gone."""
+    yield
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+
+    APILogWorker.drain_all(timeout=10)
+    EventsWorker.drain_all(timeout=10)
+
+
 @pytest.fixture(autouse=True)
 def _no_leftover_faults(sandbox: Any) -> Iterator[None]:
     """A fault a test injected but did not use must not hit the next test."""

@@ -16,17 +16,8 @@ def unique(prefix: str) -> str:
 
 
 def clear_faults(sandbox: Any) -> None:
-    """Drop pending injected faults (the Sandbox has no public call for this yet)."""
-    state = sandbox._state
-    with state.lock:
-        state.faults.clear()
-
-
-def set_channel_creator(sandbox: Any, channel_id: str, user_id: str) -> None:
-    """Make a seeded channel look created by a person (Sandbox.add_channel says the bot made it)."""
-    state = sandbox._state
-    with state.lock:
-        state.slack.channels[channel_id].creator = user_id
+    """Drop pending injected faults."""
+    sandbox.clear_faults()
 
 
 def transcripts(sandbox: Any, key: str) -> list[dict[str, Any]]:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
-from tests.flows.support import set_channel_creator, slack_calls, unique
+from tests.flows.support import slack_calls, unique
 
 
 def create(requested_by: str, invitees: list[str], **kwargs: Any) -> dict[str, str]:
@@ -95,8 +96,8 @@ def test_name_taken_by_someone_elses_channel_fails_clearly(
 
     key = sandbox.jira_create_issue(unique("Squatted"))
     name = f"incident_channel_{key.lower()}"
-    squatter = sandbox.add_channel(name, members=[crew["cat"]], bot_is_member=bot_is_member)
-    set_channel_creator(sandbox, squatter, crew["cat"])
+    squatter = sandbox.add_channel(name, members=[crew["cat"]], bot_is_member=bot_is_member,
+                                   creator=crew["cat"])
     seen = len(sandbox.ephemerals)
     with pytest.raises(Exception, match="not created by irbot"):
         create(crew["ann"], [crew["ben"]], existing_case=key, origin_channel=origin)
@@ -122,8 +123,8 @@ def test_name_taken_by_our_own_channel_is_reused(
                     origin_channel=origin)
     assert second["channel_id"] == first["channel_id"]
     name = f"incident_channel_{key.lower()}"
-    assert [r.params for r in slack_calls(sandbox, "conversations.create", name=name)
-            if r.status == 200] and sandbox.channel_by_name(name)["id"] == first["channel_id"]
+    assert len(slack_calls(sandbox, "conversations.create", name=name)) == 2  # 2nd: name_taken
+    assert sandbox.channel_by_name(name)["id"] == first["channel_id"]
     again = load_incident(first["channel_id"])
     assert again.created_at == state.created_at and again.created_by == state.created_by
     with get_client(sync_client=True) as client:
@@ -196,3 +197,17 @@ def test_permanent_slack_error_is_not_retried_and_named(
     assert len(sandbox.requests("slack", "conversations.create")[creates:]) == 1
     said = told(sandbox, crew["ann"], seen)
     assert any("missing_scope" in t and "Could not create the incident" in t for t in said), said
+
+
+def test_refused_channels_comment_does_not_disown_an_open_incident(
+        sandbox: Any, settings_env: dict[str, str], crew: dict[str, str], origin: str) -> None:
+    key = sandbox.jira_create_issue(unique("Comment refused"))
+    seen = len(sandbox.ephemerals)
+    sandbox.inject_fault("jira", f"POST /rest/api/2/issue/{key}/comment", 400, times=1)
+    with contextlib.suppress(Exception):  # judged by what people see, below
+        create(crew["ann"], [crew["ben"]], existing_case=key, origin_channel=origin)
+    channel = sandbox.channel_by_name(f"incident_channel_{key.lower()}")
+    assert channel and {crew["ann"], crew["ben"]} <= set(channel["members"])
+    said = told(sandbox, crew["ann"], seen)
+    assert not [t for t in said if "Could not create the incident" in t], said
+    assert any(f"Incident {key} is ready" in t for t in said), said

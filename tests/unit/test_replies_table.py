@@ -39,3 +39,20 @@ def test_unknown_team_lists_configured_teams(team: str, teams: list[str], presen
         assert part in text
     for part in absent:
         assert part not in text
+
+
+@pytest.mark.parametrize(
+    ("headers", "malformed"),
+    [
+        ({}, False),  # missing headers: Bolt answers 401 itself
+        ({"x-slack-request-timestamp": "1531420618", "x-slack-signature": "v0=ab12"}, False),
+        ({"x-slack-request-timestamp": "soon", "x-slack-signature": "v0=ab12"}, True),
+        ({"x-slack-request-timestamp": "-5", "x-slack-signature": "v0=ab12"}, True),
+        ({"x-slack-request-timestamp": "١٢٣", "x-slack-signature": "v0=ab12"}, True),
+        ({"x-slack-request-timestamp": "1531420618", "x-slack-signature": "v0=é"}, True),
+    ],
+)
+def test_malformed_signature_headers(headers: dict[str, str], malformed: bool) -> None:
+    from webhook.guard import signature_headers_malformed
+
+    assert signature_headers_malformed(headers) is malformed
