@@ -16,6 +16,7 @@ from prefect.input import RunInput
 from prefect.runtime import flow_run
 from prefect.states import Cancelled
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from flows.backup import backup_incident
 from tasks import jira as jira_tasks
@@ -40,7 +41,10 @@ class ArchiveDecision(RunInput):
 
 
 def _who(user: str | None) -> str:
-    if not user or user == DEADLINE:
+    """How Slack should name who asked or decided."""
+    if not user:
+        return "an operator (from Prefect)"
+    if user == DEADLINE:
         return "the deadline"
     return f"<@{user}>" if user[:1] in "UW" else user
 
@@ -90,7 +94,7 @@ def archive_incident(channel_id: str, requested_by: str | None = None,
         # Marker first: once anyone can see the announcement, `/irbot archive` sees it pending.
         state.archive_flow_run_id, state.archive_deadline = me, deadline
         save_incident(state)
-        text, blocks = messages.archive_announcement(requested_by or DEADLINE, deadline, me)
+        text, blocks = messages.archive_announcement(requested_by, deadline, me)
         state.archive_message_ts = slack_tasks.post_message(slack, channel_id, text, blocks)
         save_incident(state)
 
@@ -131,9 +135,13 @@ def _archive(slack: WebClient, channel_id: str, requested_by: str | None,
         save_incident(state)
     _update_announcement(slack, state, f"Final backup saved to {state.case_key}. This channel "
                          f"is archived at the request of {_who(requested_by)}.")
-    if state.exec_channel_id:
-        slack_tasks.archive_channel(slack, state.exec_channel_id)
-    slack_tasks.archive_channel(slack, channel_id)
+    try:
+        if state.exec_channel_id:
+            slack_tasks.archive_channel(slack, state.exec_channel_id)
+        slack_tasks.archive_channel(slack, channel_id)
+    except Exception as exc:
+        _reopen(slack, channel_id, exc)
+        raise
     channels = ", ".join(f"#{n}" for n in (state.channel_name, state.exec_channel_name) if n)
     jira_tasks.add_comment(jira_client(), state.case_key, messages.archive_comment(
         channels, slack_tasks.person(slack, requested_by), _decider(slack, decided_by),
@@ -141,6 +149,19 @@ def _archive(slack: WebClient, channel_id: str, requested_by: str | None,
     delete_incident(channel_id)
     get_run_logger().info("Archived %s", channels)
     return {"outcome": "archived", "decided_by": decided_by}
+
+
+def _reopen(slack: WebClient, channel_id: str, exc: Exception) -> None:
+    """Slack would not archive: the incident stays open and usable, and the channel is told."""
+    reason = (slack_tasks.describe_slack_error(exc) if isinstance(exc, SlackApiError)
+              else type(exc).__name__)
+    with incident_lock(channel_id):
+        state = load_incident(channel_id)
+        state.closing = False
+        save_incident(state)
+    _settle(slack, channel_id, str(flow_run.id),
+            f"The final backup is saved, but the channel could not be archived ({reason}). "
+            "The incident stays open: fix the cause, then `/irbot archive` again.")
 
 
 def _update_announcement(slack: WebClient, state: IncidentState, text: str) -> None:

@@ -46,8 +46,11 @@ def page_team(channel_id: str, team: str, message: str = "",
         details={"requested_by": requested_by or "", "message": message, "team": team})
     try:
         dedup = pagerduty.send_trigger(team, event)
-    except IrbotError as exc:
-        _tell(slack, channel_id, requested_by, f"Could not page `{team}`: {exc.user_message}")
+    except Exception as exc:
+        reason = (exc.user_message if isinstance(exc, IrbotError) else
+                  f"PagerDuty did not accept the page after several tries ({type(exc).__name__})")
+        _tell(slack, channel_id, requested_by,
+              f"`{team}` was NOT paged: {reason}. Try again, or reach them another way.")
         raise
     note = f"{who} paged *{team}*" + (f": {message}" if message else "") + f" (dedup key `{dedup}`)"
     try:

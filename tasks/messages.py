@@ -83,11 +83,12 @@ def duration_text(seconds: int) -> str:
     return f"{seconds} second" + ("s" if seconds != 1 else "")
 
 
-def archive_announcement(requested_by: str, deadline: datetime,
+def archive_announcement(requested_by: str | None, deadline: datetime,
                          flow_run_id: str) -> tuple[str, list[dict[str, Any]]]:
     """The pending-archive message with its two buttons; the buttons carry the run id."""
     when = slack_time(deadline)
-    text = (f"<@{requested_by}> asked to archive this channel. It will be archived {when} "
+    who = f"<@{requested_by}>" if requested_by else "An operator (from Prefect)"
+    text = (f"{who} asked to archive this channel. It will be archived {when} "
             "unless someone cancels.")
     blocks: list[dict[str, Any]] = [
         {"type": "section", "text": {"type": "mrkdwn", "text": text}},

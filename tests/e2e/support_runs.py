@@ -117,3 +117,11 @@ def open_incidents(driver: SlackDriver, sandbox: Any, user: str, origin: str,
 
 def unique_title(label: str) -> str:
     return f"{label} {uuid.uuid4().hex[:8]}"
+
+
+def command_answer(driver: SlackDriver, reply: Any, timeout: float = 30) -> dict[str, Any]:
+    """The answer to a slash command, in the ack body or (later) on its response_url."""
+    assert reply.status == 200, reply
+    if reply.text:
+        return reply.body if isinstance(reply.body, dict) else {"text": reply.body}
+    return driver.wait_answer(reply.response_url, timeout=timeout)

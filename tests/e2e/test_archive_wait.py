@@ -29,6 +29,7 @@ from tasks.state import load_incident, lock_name
 from tests.conftest import ARCHIVE_DELAY_SECONDS
 from tests.e2e.support_runs import (
     buttons,
+    command_answer,
     flow_runs,
     has_buttons,
     message_at,
@@ -257,9 +258,6 @@ def test_cancel_in_prefect_keeps_channel_and_says_so(driver: SlackDriver, sandbo
     assert "Archive pending" not in status_text(driver, people["alice"], inc)
 
 
-@pytest.mark.xfail(strict=True, reason="simultaneous clicks: the losing click is silently "
-                   "dropped (aresume_flow_run returns without error when the server ABORTs a "
-                   "resume of a run that is no longer paused; handoff treats it as RESUMED)")
 def test_simultaneous_clicks_one_wins_the_others_are_told(driver: SlackDriver, sandbox: Any,
                                                           people: dict[str, str],
                                                           incidents: dict[str, Any]) -> None:
@@ -279,15 +277,13 @@ def test_simultaneous_clicks_one_wins_the_others_are_told(driver: SlackDriver, s
     assert len(winners) == 1, outcome
     assert sandbox.channel(ch)["is_archived"] == ("cancelled" not in outcome)
     time.sleep(2)  # the losers' answers come right after the clicks
-    answered = [r for r in replies if driver.answers(r.response_url)]
-    assert len(answered) == len(clicks) - 1, "every click that lost must be told so"
-    assert all("already decided" in driver.answers(r.response_url)[0]["text"]
-               for r in answered)
+    answered = [driver.answers(r.response_url) for r in replies]
+    assert sorted(len(a) for a in answered) == [0] + [1] * (len(clicks) - 1), answered
+    # "already decided"; under SQLite contention possibly "…Nothing was changed" (also true).
+    assert all("already decided" in a[0]["text"] or "Nothing was changed" in a[0]["text"]
+               for a in answered if a)
 
 
-@pytest.mark.xfail(strict=True, reason="an archive started from Prefect (no requested_by) is "
-                   "announced as \"<@deadline> asked to archive this channel\": "
-                   "archive_incident passes `requested_by or DEADLINE` to the announcement")
 def test_archive_started_by_an_operator_names_no_bogus_user(driver: SlackDriver, sandbox: Any,
                                                            people: dict[str, str],
                                                            incidents: dict[str, Any]) -> None:
@@ -385,8 +381,7 @@ def test_deadline_archives_exec_channel_and_closes_the_incident(
     with get_client(sync_client=True) as client, pytest.raises(ObjectNotFound):
         client.read_global_concurrency_limit_by_name(lock_name(ch))
     for sub in ("archive", "backup"):
-        reply = driver.command(sub, alice, ch, inc["name"])
-        answer = driver.wait_answer(reply.response_url)
+        answer = command_answer(driver, driver.command(sub, alice, ch, inc["name"]))
         assert "incident is closed" in answer["text"], (sub, answer)
         assert answer.get("response_type", "ephemeral") == "ephemeral"
 
@@ -396,11 +391,6 @@ def test_deadline_archives_exec_channel_and_closes_the_incident(
     assert run_state(run_id) == "COMPLETED"
 
 
-@pytest.mark.xfail(strict=True, reason="when Slack refuses conversations.archive (e.g. "
-                   "restricted_action) after the final backup, the announcement already says "
-                   "\"This channel is archived\", state.closing stays True, the run fails "
-                   "without a word in the channel, and /irbot archive answers \"This incident "
-                   "is closed: its channel was archived\" for a channel that is still open")
 def test_slack_refusing_the_archive_leaves_a_usable_incident(
         driver: SlackDriver, sandbox: Any, people: dict[str, str],
         incidents: dict[str, Any], kicked_off: dict[str, Any]) -> None:
@@ -419,8 +409,9 @@ def test_slack_refusing_the_archive_leaves_a_usable_incident(
     retry = driver.command("archive", alice, ch, inc["name"])
 
     def outcome() -> tuple[str, Any] | None:
-        for answer in driver.answers(retry.response_url):
-            return "answer", answer["text"]
+        for text in [retry.text] + [a["text"] for a in driver.answers(retry.response_url)]:
+            if "closed" in text or "pending" in text:
+                return "answer", text
         fresh = [m for m in sandbox.messages(ch) if has_buttons(m) and m["ts"] != msg["ts"]]
         return ("announcement", fresh[-1]) if fresh else None
     kind, again = wait_for(outcome, timeout=45, what="an answer to the retried archive")
