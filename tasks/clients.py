@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import httpx
 from jira import JIRA
 from slack_sdk import WebClient
-from slack_sdk.http_retry.builtin_async_handlers import (
-    AsyncConnectionErrorRetryHandler,
-    AsyncRateLimitErrorRetryHandler,
-    AsyncServerErrorRetryHandler,
-)
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
     RateLimitErrorRetryHandler,
     ServerErrorRetryHandler,
 )
-from slack_sdk.web.async_client import AsyncWebClient
 
 from tasks.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from slack_sdk.web.async_client import AsyncWebClient
 
 # The SDK honours Retry-After itself; Prefect task retries cover what outlasts these.
 _SLACK_RATE_LIMIT_RETRIES = 5
@@ -42,6 +41,14 @@ def slack_client(settings: Settings | None = None) -> WebClient:
 
 def async_slack_client(settings: Settings | None = None) -> AsyncWebClient:
     """Async Slack Web API client for the webhook (Bolt)."""
+    # Imported here: aiohttp would cost every flow process ~0.1 s of start-up for nothing.
+    from slack_sdk.http_retry.builtin_async_handlers import (
+        AsyncConnectionErrorRetryHandler,
+        AsyncRateLimitErrorRetryHandler,
+        AsyncServerErrorRetryHandler,
+    )
+    from slack_sdk.web.async_client import AsyncWebClient
+
     s = settings or get_settings()
     return AsyncWebClient(
         token=s.SLACK_BOT_TOKEN.get_secret_value(),

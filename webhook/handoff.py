@@ -18,6 +18,7 @@ from prefect.deployments.flow_runs import arun_deployment
 from prefect.exceptions import ObjectNotFound
 
 from tasks.state import IncidentState, document_name
+from webhook.prefect_retry import QuickRetryTransport
 
 CREATE = "create-incident/create"
 BACKUP = "backup-incident/backup"
@@ -49,7 +50,7 @@ class Handoff:
 
     async def start(self) -> None:
         """Open the client and make sure the state block type exists."""
-        client = get_client()
+        client = get_client(httpx_settings={"transport": QuickRetryTransport()})
         await client.__aenter__()
         self._client = client
         await IncidentState.aregister_type_and_schema(client=client)
