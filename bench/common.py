@@ -22,11 +22,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sandbox.stack import irbot_settings
 from webhook.supervisor import free_port, prefect_env, wait_healthy
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
-SIGNING_SECRET = "bench-signing-secret-0123456789"
 # A fresh SQLite database takes ~8 s to migrate on a quiet machine; a busy one can take much more.
 PREFECT_START_TIMEOUT = 90.0
 STOP_GRACE_SECONDS = 15.0
@@ -119,18 +119,7 @@ def prefect_server(work: Workdir) -> Iterator[subprocess.Popen[bytes]]:
 
 def irbot_env(sb: Any, api: str) -> dict[str, str]:
     """irbot's settings pointing at the sandbox and the private Prefect server."""
-    return {
-        **os.environ,
-        "SLACK_BOT_TOKEN": sb.bot_token,
-        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-        "SLACK_API_URL": sb.slack_api_url,
-        "JIRA_URL": sb.jira_url,
-        "JIRA_USER": sb.jira_user,
-        "JIRA_API_TOKEN": sb.jira_token,
-        "JIRA_PROJECT": "SEC",
-        "PAGERDUTY_EVENTS_URL": sb.pagerduty_url,
-        "PREFECT_API_URL": api,
-    }
+    return {**os.environ, **irbot_settings(sb, archive_delay=3600), "PREFECT_API_URL": api}
 
 
 def cpu_seconds(pid: int) -> float:

@@ -11,12 +11,10 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -29,17 +27,17 @@ from typing import IO, Any, TypeVar
 
 import httpx
 
+from sandbox import stack
 from sandbox.driver import Reply, SlackDriver, form_values, wait_for
 from sandbox.local import Sandbox
 from sandbox.recording import RecordedRequest
+from sandbox.stack import SIGNING_SECRET
 from tasks.messages import ARCHIVE_CANCEL_ACTION
-from webhook.supervisor import free_port, prefect_env, wait_healthy
+from webhook.supervisor import free_port, port_is_free, prefect_env, wait_healthy
 
 T = TypeVar("T")
 
 DEMO_DIR = Path(".irbot") / "demo"
-SIGNING_SECRET = "irbot-demo-signing-secret"  # shared by the driver and the webhook only
-ROUTING_KEYS = {"engineering": "engineering".ljust(32, "0"), "database": "database".ljust(32, "0")}
 ARCHIVE_DELAY_SECONDS = 8
 # Generous: the machine may be busy with test suites. The happy path never waits this long.
 WAIT_SECONDS = 60.0
@@ -89,15 +87,6 @@ def shorten(text: str, width: int = 90) -> str:
 
 
 # --- processes ---------------------------------------------------------------------------
-
-
-def port_is_free(port: int) -> bool:
-    with socket.socket() as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        return True
 
 
 @dataclass
@@ -181,16 +170,8 @@ def start_prefect(children: Children, home: Path) -> tuple[Child, str]:
 
 def irbot_settings(sb: Sandbox, prefect_url: str, home: Path) -> dict[str, str]:
     """irbot's settings, every one pointing at the sandbox (they override any `.env`)."""
-    env = prefect_settings(home)
-    env.update(
-        PREFECT_API_URL=f"{prefect_url}/api",
-        SLACK_BOT_TOKEN=sb.bot_token, SLACK_SIGNING_SECRET=SIGNING_SECRET,
-        SLACK_API_URL=sb.slack_api_url, JIRA_URL=sb.jira_url, JIRA_USER=sb.jira_user,
-        JIRA_API_TOKEN=sb.jira_token, JIRA_PROJECT="SEC", JIRA_ISSUE_TYPE="Task",
-        PAGERDUTY_EVENTS_URL=sb.pagerduty_url, PAGERDUTY_ROUTING_KEYS=json.dumps(ROUTING_KEYS),
-        IRBOT_ARCHIVE_DELAY_SECONDS=str(ARCHIVE_DELAY_SECONDS),
-    )
-    return env
+    return {**prefect_settings(home), **stack.irbot_settings(sb, ARCHIVE_DELAY_SECONDS),
+            "PREFECT_API_URL": f"{prefect_url}/api"}
 
 
 def start_serve(children: Children, env: dict[str, str]) -> tuple[Child, str]:

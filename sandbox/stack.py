@@ -21,11 +21,12 @@ SIGNING_SECRET = "sandbox-signing-secret-0123456789"
 ROUTING_KEYS = {"engineering": "E" * 32, "database": "D" * 32}
 
 
-def irbot_settings(sb: Sandbox, archive_delay: int) -> dict[str, str]:
-    """irbot's environment, pointed at the sandbox."""
+def irbot_settings(sb: Sandbox, archive_delay: int,
+                   signing_secret: str = SIGNING_SECRET) -> dict[str, str]:
+    """irbot's settings, every one pointed at the sandbox (the demo, benchmarks and tests)."""
     return {
         "SLACK_BOT_TOKEN": sb.bot_token,
-        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_SIGNING_SECRET": signing_secret,
         "SLACK_API_URL": sb.slack_api_url,
         "JIRA_URL": sb.jira_url,
         "JIRA_USER": sb.jira_user,

@@ -6,7 +6,6 @@ import time, before any test module imports prefect.
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -30,7 +29,6 @@ os.environ.update({
 })
 
 SIGNING_SECRET = "test-signing-secret-0123456789"
-ROUTING_KEYS = {"engineering": "R" * 32, "database": "D" * 32}
 ARCHIVE_DELAY_SECONDS = 12
 IRBOT_VARS = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_API_URL", "JIRA_URL", "JIRA_USER",
               "JIRA_API_TOKEN", "JIRA_PROJECT", "JIRA_ISSUE_TYPE", "PAGERDUTY_EVENTS_URL",
@@ -83,19 +81,9 @@ def sandbox() -> Iterator[object]:
 @pytest.fixture(scope="session")
 def irbot_env(sandbox: object) -> dict[str, str]:
     """Settings pointing irbot at the sandbox."""
-    sb = sandbox
-    return {
-        "SLACK_BOT_TOKEN": sb.bot_token,  # type: ignore[attr-defined]
-        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-        "SLACK_API_URL": sb.slack_api_url,  # type: ignore[attr-defined]
-        "JIRA_URL": sb.jira_url,  # type: ignore[attr-defined]
-        "JIRA_USER": sb.jira_user,  # type: ignore[attr-defined]
-        "JIRA_API_TOKEN": sb.jira_token,  # type: ignore[attr-defined]
-        "JIRA_PROJECT": "SEC",
-        "PAGERDUTY_EVENTS_URL": sb.pagerduty_url,  # type: ignore[attr-defined]
-        "PAGERDUTY_ROUTING_KEYS": json.dumps(ROUTING_KEYS),
-        "IRBOT_ARCHIVE_DELAY_SECONDS": str(ARCHIVE_DELAY_SECONDS),
-    }
+    from sandbox.stack import irbot_settings
+
+    return irbot_settings(sandbox, ARCHIVE_DELAY_SECONDS, SIGNING_SECRET)  # type: ignore[arg-type]
 
 
 @pytest.fixture

@@ -47,14 +47,6 @@ async def tell_user(client: AsyncWebClient, channel: str | None, user: str, text
     await client.chat_postMessage(channel=user, text=text)
 
 
-def closed_or_unknown(channel_name: str, what: str, closing: bool = False) -> str:
-    """Why there is no incident here, as precisely as we can tell."""
-    if closing or channel_name.startswith("incident_channel_"):
-        return (f"This incident is closed: its channel was archived, so there is nothing to "
-                f"{what}. The transcript is on the Jira case.")
-    return replies.NOT_AN_INCIDENT.format(what=what)
-
-
 def register(app: AsyncApp, settings: Settings, prefect: Handoff,
              incidents: IncidentDirectory) -> None:
     """Attach every listener to the Bolt app."""
@@ -84,7 +76,7 @@ def register(app: AsyncApp, settings: Settings, prefect: Handoff,
             return
         if cmd.name != "create" and incidents.known_not_incident(channel):
             # Known from a moment ago: answer in the ack itself, no I/O at all.
-            await ack(text=closed_or_unknown(channel_name, cmd.name))
+            await ack(text=replies.closed_or_unknown(channel_name, cmd.name))
             return
         await ack()
         if cmd.name == "create":
@@ -99,7 +91,7 @@ def register(app: AsyncApp, settings: Settings, prefect: Handoff,
         async with reporting(respond, cmd.name):
             state = await incidents.find(channel)
             if state is None or state.closing:
-                await respond(text=closed_or_unknown(channel_name, cmd.name,
+                await respond(text=replies.closed_or_unknown(channel_name, cmd.name,
                                                      state is not None and state.closing),
                               response_type="ephemeral")
                 return

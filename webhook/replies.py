@@ -14,6 +14,18 @@ PREFECT_DOWN = ("irbot could not start the {what} right now (its workflow servic
                 "answer). Nothing was changed; please try again in a minute.")
 
 
+_VERBS = {"backup": "back up", "archive": "archive", "status": "show"}
+
+
+def closed_or_unknown(channel_name: str, command: str, closing: bool = False) -> str:
+    """Why there is no incident here, as precisely as we can tell."""
+    what = _VERBS.get(command, command)
+    if closing or channel_name.startswith("incident_channel_"):
+        return (f"This incident is closed: its channel was archived, so there is nothing to "
+                f"{what}. The transcript is on the Jira case.")
+    return NOT_AN_INCIDENT.format(what=what)
+
+
 def help_text(problem: str = "") -> str:
     """Every subcommand, one line each."""
     lines = [problem] if problem else []

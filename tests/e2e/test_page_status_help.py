@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from sandbox.driver import Reply, SlackDriver, wait_for
-from tests.conftest import ROUTING_KEYS
+from sandbox.stack import ROUTING_KEYS
 from tests.e2e.support_runs import flow_runs, open_incidents, slack_epoch, unique_title, wait_final
 
 SUBCOMMANDS = ("create", "backup", "page", "status", "archive", "help")

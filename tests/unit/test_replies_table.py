@@ -56,3 +56,19 @@ def test_malformed_signature_headers(headers: dict[str, str], malformed: bool) -
     from webhook.guard import signature_headers_malformed
 
     assert signature_headers_malformed(headers) is malformed
+
+
+@pytest.mark.parametrize(
+    ("channel_name", "command", "closing", "expected"),
+    [
+        ("general", "backup", False, "not an open incident, so there is nothing to back up"),
+        ("general", "status", False, "nothing to show"),
+        ("incident_channel_sec-4", "backup", False, "This incident is closed"),
+        ("renamed", "archive", True, "This incident is closed: its channel was archived"),
+    ],
+)
+def test_closed_or_unknown(channel_name: str, command: str, closing: bool,
+                           expected: str) -> None:
+    from webhook.replies import closed_or_unknown
+
+    assert expected in closed_or_unknown(channel_name, command, closing)
