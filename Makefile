@@ -31,6 +31,7 @@ test: lint typecheck pytest
 bench: $(STAMP)
 	$(PY) -m bench.webhook_ack
 	$(PY) -m bench.backup_cost
+	$(PY) -m bench.create_latency
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache *.egg-info
