@@ -6,7 +6,6 @@ drive a sandbox it did not start; `sandbox.remote.RemoteSandbox` is its client.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -15,7 +14,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from sandbox.faults import SERVICES
-from sandbox.recording import RecordedRequest, safe_headers
+from sandbox.recording import record_of
 from sandbox.state import SandboxState
 from sandbox.web import json_response, read_json
 
@@ -65,19 +64,9 @@ def control_routes(state: SandboxState, info: Callable[[], Body]) -> list[Route]
             except ValueError as exc:
                 response = json_response({"error": str(exc)}, 400)
             # Recorded after answering so GET requests never lists itself.
-            state.record(RecordedRequest(
-                service="control",
-                name=f"{request.method} {request.url.path[len(PREFIX):]}",
-                http_method=request.method,
-                path=request.url.path,
-                query=dict(request.query_params),
-                params=body,
-                headers=safe_headers(request.headers),
-                auth_present=False,
-                auth_valid=False,
-                status=response.status_code,
-                at=time.time(),
-            ))
+            state.record(record_of(
+                request, "control", f"{request.method} {request.url.path[len(PREFIX):]}", body,
+                response.status_code))
             return response
 
         return Route(PREFIX + path, endpoint, methods=[method])

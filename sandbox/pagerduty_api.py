@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 from typing import Any
 
@@ -10,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from sandbox.recording import RecordedRequest, safe_headers
+from sandbox.recording import record_of
 from sandbox.state import SandboxState
 from sandbox.web import fault_response, json_response, read_json
 
@@ -84,19 +83,7 @@ def pagerduty_routes(state: SandboxState) -> list[Route]:
                     response = json_response({"status": "success",
                                               "message": "Event processed",
                                               "dedup_key": event["dedup_key"]}, 202)
-        state.record(RecordedRequest(
-            service="pagerduty",
-            name=name,
-            http_method=request.method,
-            path=request.url.path,
-            query=dict(request.query_params),
-            params=body,
-            headers=safe_headers(request.headers),
-            auth_present=False,
-            auth_valid=False,
-            status=response.status_code,
-            at=time.time(),
-        ))
+        state.record(record_of(request, "pagerduty", name, body, response.status_code))
         return response
 
     return [Route(MOUNT + "/v2/enqueue", enqueue, methods=["POST"])]

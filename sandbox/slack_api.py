@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hmac
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -12,7 +11,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from sandbox import slack_chat, slack_conversations, slack_history, slack_users, slack_views
-from sandbox.recording import RecordedRequest, safe_headers
+from sandbox.recording import record_of
 from sandbox.slack_params import Params, SlackError, merged_params
 from sandbox.slack_store import RESPONSE_URL_MAX_POSTS, Workspace
 from sandbox.state import SandboxState
@@ -55,19 +54,12 @@ def slack_routes(state: SandboxState) -> list[Route]:
         auth_valid = bool(token) and hmac.compare_digest(
             token.encode(), state.credentials.bot_token.encode())
         response = _answer(state, method, Params(raw), token, auth_valid, parse_error)
-        state.record(RecordedRequest(
-            service="slack",
-            name=method,
-            http_method=request.method,
-            path=request.url.path,
+        state.record(record_of(
+            request, "slack", method,
+            {k: v for k, v in raw.items() if k != "token"},  # never keep a token
+            response.status_code,
             query={k: v for k, v in request.query_params.items() if k != "token"},
-            params={k: v for k, v in raw.items() if k != "token"},  # never keep a token
-            headers=safe_headers(request.headers),
-            auth_present=bool(token),
-            auth_valid=auth_valid,
-            status=response.status_code,
-            at=time.time(),
-        ))
+            auth_present=bool(token), auth_valid=auth_valid))
         return response
 
     async def response_url(request: Request) -> Response:
@@ -87,19 +79,7 @@ def slack_routes(state: SandboxState) -> list[Route]:
                 url = f"{state.base_url}/slack/response/{key}"
                 state.slack.responses.append({"url": url, "body": body})
                 response = PlainTextResponse("ok")
-        state.record(RecordedRequest(
-            service="slack",
-            name="response_url",
-            http_method=request.method,
-            path=request.url.path,
-            query=dict(request.query_params),
-            params=body,
-            headers=safe_headers(request.headers),
-            auth_present=False,
-            auth_valid=False,
-            status=response.status_code,
-            at=time.time(),
-        ))
+        state.record(record_of(request, "slack", "response_url", body, response.status_code))
         return response
 
     return [
