@@ -8,11 +8,14 @@ from dataclasses import dataclass, field
 SUBCOMMANDS = {
     "create": "open a new incident: its Jira case, channel and people (opens a form)",
     "backup": "save this incident channel's new messages to the Jira case as CSV",
-    "page": "`/irbot page <team> [message]` page an on-call team through PagerDuty",
+    "page": "page an on-call team through PagerDuty",
     "status": "show this incident's case, severity, last backup and pending archive",
     "archive": "archive this incident channel after a final backup (can be cancelled)",
     "help": "list these commands",
 }
+
+
+USAGE = {"page": "<team> [message]"}  # the arguments of subcommands that take some
 
 
 @dataclass(frozen=True)

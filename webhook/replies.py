@@ -6,7 +6,7 @@ from datetime import datetime
 
 from tasks.messages import slack_time
 from tasks.state import IncidentState
-from webhook.commands import SUBCOMMANDS
+from webhook.commands import SUBCOMMANDS, USAGE
 
 NOT_AN_INCIDENT = ("This channel is not an open incident, so there is nothing to {what} here. "
                    "Use `/irbot create` to open one.")
@@ -30,7 +30,8 @@ def help_text(problem: str = "") -> str:
     """Every subcommand, one line each."""
     lines = [problem] if problem else []
     lines.append("*irbot* commands:")
-    lines += [f"• `/irbot {name}` — {about}" for name, about in SUBCOMMANDS.items()]
+    lines += [f"• `/irbot {name}`" + (f" `{USAGE[name]}`" if name in USAGE else "")
+              + f" — {about}" for name, about in SUBCOMMANDS.items()]
     return "\n".join(lines)
 
 
