@@ -78,15 +78,16 @@ def create_incident(
     """Open an incident: its Jira case, channel(s), state and people."""
     settings = get_settings()
     slack = slack_client(settings)
+    jira = jira_client(settings)
     log = get_run_logger()
     try:
         requester = slack_tasks.person(slack, requested_by)
         if existing_case:
-            key = jira_tasks.check_case(jira_client(settings), existing_case)
+            key = jira_tasks.check_case(jira, existing_case)
         else:
             fields = jira_tasks.issue_fields(settings.JIRA_PROJECT, settings.JIRA_ISSUE_TYPE,
                                              title, severity, requester)
-            key = jira_tasks.create_case(jira_client(settings), fields)
+            key = jira_tasks.create_case(jira, fields)
         case_url = settings.jira_browse_url(key)
         description = messages.channel_description(key, case_url)
 
@@ -116,7 +117,7 @@ def create_incident(
             skipped |= slack_tasks.invite_users(
                 slack, exec_ch["id"], [requested_by, *(exec_invitees or [])])
 
-        recorded = _record_channels(jira_client(settings), key,
+        recorded = _record_channels(jira, key,
                                     messages.channels_comment(created, requester))
         text, blocks = messages.welcome_message(
             key, case_url, title, severity, requested_by,
