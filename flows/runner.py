@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from prefect import serve
@@ -11,10 +10,8 @@ from flows.archive import archive_incident
 from flows.backup import backup_incident
 from flows.create import create_incident
 from flows.page import page_team
+from tasks.settings import get_settings
 from tasks.state import register_block_type
-
-# Paused archives hold a slot for their whole wait, so leave room for them.
-RUN_LIMIT = int(os.environ.get("IRBOT_RUN_LIMIT", "20"))
 
 
 def deployments() -> list[Any]:
@@ -31,7 +28,9 @@ def main() -> None:
     """Register the state block type, then serve until stopped."""
     register_block_type()
     # Not paused on shutdown: runs requested while we restart wait for us instead.
-    serve(*deployments(), limit=RUN_LIMIT, pause_on_shutdown=False, print_starting_message=False)
+    # Paused archives hold a slot for their whole wait: IRBOT_RUN_LIMIT leaves room for them.
+    serve(*deployments(), limit=get_settings().IRBOT_RUN_LIMIT, pause_on_shutdown=False,
+          print_starting_message=False)
 
 
 if __name__ == "__main__":

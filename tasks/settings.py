@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     # NoDecode: our validator parses the JSON, so "" and bad JSON get our own messages.
     PAGERDUTY_ROUTING_KEYS: Annotated[dict[str, SecretStr], NoDecode] = Field(default_factory=dict)
     IRBOT_ARCHIVE_DELAY_SECONDS: int = Field(default=3600, ge=0)
+    # Operations: concurrent flow runs under `irbot serve`, and its local Prefect server's port.
+    IRBOT_RUN_LIMIT: int = Field(default=20, ge=1)
+    IRBOT_PREFECT_PORT: int = Field(default=4200, ge=1, le=65535)
 
     @field_validator("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "JIRA_API_TOKEN")
     @classmethod

@@ -15,6 +15,8 @@ from types import FrameType
 
 import httpx
 
+from tasks.settings import get_settings
+
 _STOP_GRACE_SECONDS = 15
 LAST_DEPLOYMENT = "page-team/page"  # flows.runner registers this one last
 
@@ -64,9 +66,8 @@ class Supervisor:
         self.children.append((name, proc))
         return proc
 
-    def start_prefect_server(self, home: Path) -> str:
-        """A local SQLite-backed Prefect server bound to loopback."""
-        port = int(self.env.get("IRBOT_PREFECT_PORT") or 4200)
+    def start_prefect_server(self, home: Path, port: int) -> str:
+        """A local SQLite-backed Prefect server bound to loopback (another port if taken)."""
         if not port_is_free(port):
             port = free_port()
         home.mkdir(parents=True, exist_ok=True)
@@ -145,7 +146,7 @@ def serve(host: str, port: int) -> int:
     try:
         if not supervisor.env.get("PREFECT_API_URL"):
             home = Path(supervisor.env.get("PREFECT_HOME") or Path.home() / ".prefect")
-            api = supervisor.start_prefect_server(home)
+            api = supervisor.start_prefect_server(home, get_settings().IRBOT_PREFECT_PORT)
             print(f"irbot: started a local Prefect server: {api.removesuffix('/api')}", flush=True)
         runner = supervisor.start("runner", [sys.executable, "-m", "flows.runner"])
         # The webhook is useless until the runner has registered every deployment.
