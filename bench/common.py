@@ -12,7 +12,6 @@ import math
 import os
 import platform
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -23,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from sandbox.stack import irbot_settings
-from webhook.supervisor import free_port, prefect_env, wait_healthy
+from webhook.supervisor import free_port, prefect_env, stop_process, wait_healthy
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
@@ -66,18 +65,7 @@ def spawn(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[b
 
 def stop(proc: subprocess.Popen[bytes]) -> None:
     """SIGTERM the child's process group (only ever one we started), then SIGKILL if it hangs."""
-    if proc.poll() is not None:
-        return
-    for sig, grace in ((signal.SIGTERM, STOP_GRACE_SECONDS), (signal.SIGKILL, 5.0)):
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            proc.wait(grace)
-            return
-        except subprocess.TimeoutExpired:
-            continue
+    stop_process(proc, STOP_GRACE_SECONDS)
 
 
 def set_prefect_env(work: Workdir) -> str:

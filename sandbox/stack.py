@@ -15,7 +15,7 @@ from types import TracebackType
 from typing import IO
 
 from sandbox.local import Sandbox
-from webhook.supervisor import free_port, port_is_free, prefect_env, wait_healthy
+from webhook.supervisor import free_port, port_is_free, prefect_env, stop_process, wait_healthy
 
 SIGNING_SECRET = "sandbox-signing-secret-0123456789"
 ROUTING_KEYS = {"engineering": "E" * 32, "database": "D" * 32}
@@ -97,13 +97,7 @@ class LocalStack:
     def stop(self) -> None:
         """Stop in reverse order: serve (runner before server), Prefect, then the sandbox."""
         for proc in reversed(self._procs):
-            if proc.poll() is None:
-                proc.terminate()
-                try:
-                    proc.wait(30)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
+            stop_process(proc, 30)
         self._procs.clear()
         for log in self._logs:
             log.close()

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from webhook.supervisor import free_port, prefect_env, wait_healthy
+from webhook.supervisor import free_port, prefect_env, stop_process, wait_healthy
 
 _HOME = Path(tempfile.mkdtemp(prefix="irbot-tests-"))
 _PREFECT_PORT = free_port()
@@ -61,11 +61,7 @@ def prefect_api() -> Iterator[str]:
         register_block_type()
         yield os.environ["PREFECT_API_URL"]
     finally:
-        proc.terminate()
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_process(proc, 20)
         log.close()
 
 
@@ -109,10 +105,6 @@ def irbot_serve(irbot_env: dict[str, str], prefect_api: str) -> Iterator[str]:
         wait_healthy(f"{base}/health", 90, proc)
         yield base
     finally:
-        proc.terminate()
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_process(proc, 30)
         log.close()
         print(f"\nirbot serve log: {_HOME / 'irbot-serve.log'}")

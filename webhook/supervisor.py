@@ -84,14 +84,8 @@ class Supervisor:
         """Stop children newest first; each gets a grace period, then is killed."""
         self.stopping = True
         for name, proc in reversed(self.children):
-            if proc.poll() is None:
-                _signal_group(proc, signal.SIGTERM)
-                try:
-                    proc.wait(_STOP_GRACE_SECONDS)
-                except subprocess.TimeoutExpired:
-                    print(f"irbot: {name} did not stop in time; killing it", file=sys.stderr)
-                    _signal_group(proc, signal.SIGKILL)
-                    proc.wait()
+            if not stop_process(proc):
+                print(f"irbot: {name} did not stop in time and was killed", file=sys.stderr)
 
     def watch(self) -> int:
         """Block until a child exits or we are told to stop; then stop everything."""
@@ -126,6 +120,23 @@ def _signal_group(proc: subprocess.Popen[bytes], sig: int) -> None:
         os.killpg(proc.pid, sig)
     except ProcessLookupError:
         pass
+
+
+def stop_process(proc: subprocess.Popen[bytes], grace: float = _STOP_GRACE_SECONDS) -> bool:
+    """SIGTERM a child started in its own session, SIGKILL it after `grace` seconds.
+
+    Returns False when it had to be killed.
+    """
+    if proc.poll() is not None:
+        return True
+    _signal_group(proc, signal.SIGTERM)
+    try:
+        proc.wait(grace)
+        return True
+    except subprocess.TimeoutExpired:
+        _signal_group(proc, signal.SIGKILL)
+        proc.wait()
+        return False
 
 
 class _StopRequested(BaseException):

@@ -169,15 +169,22 @@ def test_slacks_own_vector_is_refused_by_our_webhook(driver: SlackDriver) -> Non
     assert driver.post(VECTOR_BODY, headers=headers).status_code == 401
 
 
-def test_unverified_modal_submit_starts_no_incident(driver: SlackDriver, sandbox: Any,
-                                                   people: dict[str, str],
-                                                   security: str) -> None:
+def new_case_submission(driver: SlackDriver, sandbox: Any, people: dict[str, str],
+                        security: str) -> tuple[dict[str, Any], str, str]:
+    """Alice's filled-in form for a new case: the view, its unique title, the submit body."""
     view = open_form(driver, people["alice"], security)
     name = title()
     body = view_submission_body(
         view=view, values=form_values(view, {"people": [people["bob"]], "title": name,
                                              "new_case": True}),
         user_id=people["alice"], user_name="alice", team_id=sandbox.team_id)
+    return view, name, body
+
+
+def test_unverified_modal_submit_starts_no_incident(driver: SlackDriver, sandbox: Any,
+                                                   people: dict[str, str],
+                                                   security: str) -> None:
+    view, name, body = new_case_submission(driver, sandbox, people, security)
     for case in ("wrong secret", "stale", "no headers"):
         assert driver.post(body, headers=_bad_headers(case, body)).status_code == 401
     time.sleep(1.0)
@@ -257,12 +264,7 @@ def test_double_submitted_modal_makes_one_incident(driver: SlackDriver, sandbox:
 def test_slack_retry_of_a_submit_makes_one_incident(driver: SlackDriver, sandbox: Any,
                                                     people: dict[str, str],
                                                     security: str) -> None:
-    view = open_form(driver, people["alice"], security)
-    name = title()
-    body = view_submission_body(
-        view=view, values=form_values(view, {"people": [people["bob"]], "title": name,
-                                             "new_case": True}),
-        user_id=people["alice"], user_name="alice", team_id=sandbox.team_id)
+    view, name, body = new_case_submission(driver, sandbox, people, security)
     assert driver.post(body).status_code == 200
     retry = {**sign(SIGNING_SECRET, body), "X-Slack-Retry-Num": "1",
              "X-Slack-Retry-Reason": "http_timeout"}
