@@ -25,10 +25,16 @@ from tasks import slack as slack_tasks
 from tasks.clients import jira_client, slack_client
 from tasks.errors import NotAnIncident
 from tasks.settings import get_settings
-from tasks.state import IncidentState, delete_incident, incident_lock, load_incident, save_incident
+from tasks.state import (
+    IncidentState,
+    delete_incident,
+    incident_lock,
+    load_incident,
+    run_is_final,
+    save_incident,
+)
 
 DEADLINE = "deadline"  # decided_by when the timer, not a person, resumed the wait
-_FINAL = {"COMPLETED", "FAILED", "CANCELLED", "CRASHED"}
 # The pause outlives the deadline so that the timer run, not a pause timeout, ends the wait.
 _PAUSE_MARGIN_SECONDS = 900
 
@@ -85,7 +91,7 @@ def archive_incident(channel_id: str, requested_by: str | None = None,
     with incident_lock(channel_id):
         state = load_incident(channel_id)
         pending = state.archive_flow_run_id
-        if pending and pending != me and (_run_state(pending) or "COMPLETED") not in _FINAL:
+        if pending and pending != me and not run_is_final(_run_state(pending)):
             if requested_by:
                 slack_tasks.tell_user(slack, channel_id, requested_by,
                                       "An archive is already pending for this channel; "

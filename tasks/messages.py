@@ -75,12 +75,10 @@ def channels_comment(channels: list[tuple[str, datetime]], requester_name: str) 
 def duration_text(seconds: int) -> str:
     """'1 hour', '90 seconds', '2 minutes'."""
     if seconds % 3600 == 0 and seconds:
-        hours = seconds // 3600
-        return f"{hours} hour" + ("s" if hours != 1 else "")
+        return count(seconds // 3600, "hour")
     if seconds % 60 == 0 and seconds:
-        minutes = seconds // 60
-        return f"{minutes} minute" + ("s" if minutes != 1 else "")
-    return f"{seconds} second" + ("s" if seconds != 1 else "")
+        return count(seconds // 60, "minute")
+    return count(seconds, "second")
 
 
 def archive_announcement(requested_by: str | None, deadline: datetime,

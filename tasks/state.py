@@ -47,6 +47,16 @@ class IncidentState(Block):
     closing: bool = False  # final backup done, channels being archived: refuse new work
 
 
+# Prefect run states after which a run does nothing more (a pending-archive marker pointing at
+# such a run is stale). CANCELLING counts: the run is being stopped and will not archive.
+FINAL_RUN_STATES = frozenset({"COMPLETED", "FAILED", "CANCELLED", "CRASHED", "CANCELLING"})
+
+
+def run_is_final(state_type: str | None) -> bool:
+    """True once a run (or a run that no longer exists: None) will do nothing more."""
+    return state_type is None or state_type in FINAL_RUN_STATES
+
+
 def document_name(channel_id: str) -> str:
     """Block document name for a channel (block names are lowercase)."""
     return f"incident-{channel_id.lower()}"

@@ -17,7 +17,7 @@ from prefect.client.schemas.responses import SetStateStatus
 from prefect.deployments.flow_runs import arun_deployment
 from prefect.exceptions import ObjectNotFound
 
-from tasks.state import IncidentState, document_name
+from tasks.state import IncidentState, document_name, run_is_final
 from webhook.prefect_retry import QuickRetryTransport
 
 CREATE = "create-incident/create"
@@ -27,14 +27,6 @@ PAGE = "page-team/page"
 
 # The announcement's buttons exist only once the flow is about to pause: wait that long for it.
 _RESUME_WAIT_SECONDS = 8.0
-_FINAL = {"COMPLETED", "FAILED", "CANCELLED", "CRASHED", "CANCELLING"}
-
-
-def is_final(state: str | None) -> bool:
-    """True once a run will do nothing more."""
-    return state is None or state in _FINAL
-
-
 class Resumed(enum.Enum):
     """What became of a button click."""
 
@@ -99,7 +91,7 @@ class Handoff:
         deadline = loop.time() + _RESUME_WAIT_SECONDS
         while True:
             state = await self.run_state(run_id)
-            if is_final(state):
+            if run_is_final(state):
                 return Resumed.ALREADY_DECIDED
             if state == "PAUSED":
                 result = await self.client.resume_flow_run(

@@ -14,6 +14,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from tasks.messages import ARCHIVE_CANCEL_ACTION, ARCHIVE_NOW_ACTION
 from tasks.settings import Settings
+from tasks.state import run_is_final
 from webhook import handoff, replies
 from webhook.commands import parse_command
 from webhook.handoff import Handoff
@@ -171,6 +172,6 @@ async def _pending_deadline(prefect: Handoff, state: Any) -> Any:
     """The pending archive's deadline, if its run is still live (a crashed run leaves a marker)."""
     if not state.archive_flow_run_id:
         return None
-    if handoff.is_final(await prefect.run_state(state.archive_flow_run_id)):
+    if run_is_final(await prefect.run_state(state.archive_flow_run_id)):
         return None
     return state.archive_deadline

@@ -151,3 +151,15 @@ def test_notice_metadata_shape(kind: str) -> None:
 def test_slack_time_has_epoch_and_utc_fallback() -> None:
     assert slack_time(DEADLINE) == (
         "<!date^1704164645^{date_short_pretty} at {time}|2024-01-02 03:04 UTC>")
+
+
+@pytest.mark.parametrize(
+    ("state_type", "final"),
+    [(None, True), ("COMPLETED", True), ("FAILED", True), ("CANCELLED", True),
+     ("CRASHED", True), ("CANCELLING", True), ("PAUSED", False), ("RUNNING", False),
+     ("SCHEDULED", False), ("PENDING", False)],
+)
+def test_run_is_final(state_type: str | None, final: bool) -> None:
+    from tasks.state import run_is_final
+
+    assert run_is_final(state_type) is final
