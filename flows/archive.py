@@ -100,14 +100,16 @@ def archive_incident(channel_id: str, requested_by: str | None = None,
         # Marker first: once anyone can see the announcement, `/irbot archive` sees it pending.
         state.archive_flow_run_id, state.archive_deadline = me, deadline
         save_incident(state)
+        # The timer before the buttons: once people can click, as little as possible should
+        # stand between them and the pause (a click before it is retried only for a while).
+        timer: FlowRun = run_deployment(  # type: ignore[assignment]  # sync in a sync flow
+            "archive-incident/archive", timeout=0, as_subflow=False,
+            parameters={"channel_id": channel_id, "resume_run_id": me},
+            scheduled_time=deadline, idempotency_key=f"archive-timer-{me}")
         text, blocks = messages.archive_announcement(requested_by, deadline, me)
         state.archive_message_ts = slack_tasks.post_message(slack, channel_id, text, blocks)
         save_incident(state)
 
-    timer: FlowRun = run_deployment(  # type: ignore[assignment]  # sync in a sync flow
-        "archive-incident/archive", timeout=0, as_subflow=False,
-                           parameters={"channel_id": channel_id, "resume_run_id": me},
-                           scheduled_time=deadline, idempotency_key=f"archive-timer-{me}")
     try:
         choice = pause_flow_run(wait_for_input=ArchiveDecision,
                                 timeout=delay + _PAUSE_MARGIN_SECONDS, poll_interval=1)
