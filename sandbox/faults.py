@@ -10,6 +10,32 @@ Service = Literal["slack", "jira", "pagerduty"]
 SERVICES: tuple[Service, ...] = ("slack", "jira", "pagerduty")
 
 
+def target_matches(target: str, service: str, name: str) -> bool:
+    """Whether a request of `service` named `name` is what `target` names: "*", a Slack method,
+    or "METHOD path-regex" (method may be "*") for Jira and PagerDuty."""
+    if target == "*":
+        return True
+    if service == "slack":
+        return name == target
+    want_method, _, pattern = target.partition(" ")
+    method, _, path = name.partition(" ")
+    if want_method != "*" and want_method.upper() != method.upper():
+        return False
+    return re.search(pattern or ".*", path) is not None
+
+
+def check_target(service: str, target: str) -> None:
+    """Refuse a target that could never match, at injection time rather than on a request."""
+    if service != "slack" and target != "*":
+        method, _, pattern = target.partition(" ")
+        if not method or not pattern:
+            raise ValueError('target must be "*" or "METHOD path-regex"')
+        try:
+            re.compile(pattern)
+        except re.error as exc:  # a ValueError, so the control API answers 400, not 500
+            raise ValueError(f"bad path regex {pattern!r}: {exc}") from exc
+
+
 @dataclass
 class Fault:
     service: Service
@@ -21,17 +47,8 @@ class Fault:
 
     def matches(self, service: str, name: str) -> bool:
         """`name` is a Slack method, or "METHOD /path" for Jira and PagerDuty."""
-        if service != self.service or self.remaining <= 0:
-            return False
-        if self.target == "*":
-            return True
-        if service == "slack":
-            return name == self.target
-        want_method, _, pattern = self.target.partition(" ")
-        method, _, path = name.partition(" ")
-        if want_method != "*" and want_method.upper() != method.upper():
-            return False
-        return re.search(pattern or ".*", path) is not None
+        return (service == self.service and self.remaining > 0
+                and target_matches(self.target, service, name))
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -57,11 +74,7 @@ class FaultBook:
             raise ValueError("times must be at least 1")
         if not 100 <= fault.status <= 599:
             raise ValueError(f"not an HTTP status: {fault.status}")
-        if fault.service != "slack" and fault.target != "*":
-            method, _, pattern = fault.target.partition(" ")
-            if not method or not pattern:
-                raise ValueError('target must be "*" or "METHOD path-regex"')
-            re.compile(pattern)  # fail at injection time, not on the next request
+        check_target(fault.service, fault.target)
         self._faults.append(fault)
 
     def take(self, service: str, name: str) -> Fault | None:
