@@ -6,11 +6,13 @@ from collections.abc import Callable
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from sandbox.control import control_routes
+from sandbox.crash_asgi import CrashMiddleware
 from sandbox.jira_api import jira_routes
 from sandbox.pagerduty_api import pagerduty_routes
 from sandbox.slack_api import slack_routes
@@ -27,4 +29,4 @@ def build_app(state: SandboxState, info: Callable[[], dict[str, Any]]) -> Starle
         *jira_routes(state),
         *pagerduty_routes(state),
         *control_routes(state, info),
-    ])
+    ], middleware=[Middleware(CrashMiddleware, state=state)])

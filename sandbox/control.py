@@ -1,7 +1,9 @@
 """HTTP control API under /_control/: seed state and read what the sandbox received.
 
 It mirrors the in-process `Sandbox` methods so another process (the demo, a benchmark) can
-drive a sandbox it did not start; `sandbox.remote.RemoteSandbox` is its client.
+drive a sandbox it did not start; `sandbox.remote.RemoteSandbox` is its client. Injected
+misbehaviour: POST /faults, /crash_faults; DELETE /faults drops both;
+GET /crashes lists the crash faults that went off.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from sandbox.crash import WHENS
 from sandbox.faults import SERVICES
 from sandbox.recording import record_of
 from sandbox.state import SandboxState
@@ -112,6 +115,21 @@ def control_routes(state: SandboxState, info: Callable[[], Body]) -> list[Route]
             body=_field(body, "body", dict, None))
         return {"ok": True}
 
+    def add_crash_fault(request: Request, body: Body) -> Body:
+        service = _field(body, "service", str)
+        if service != "*" and service not in SERVICES:
+            raise BadRequest(f"service must be '*' or one of {SERVICES}")
+        when = _field(body, "when", str, "before")
+        if when not in WHENS:
+            raise BadRequest(f"when must be one of {WHENS}")
+        state.inject_crash(service, _field(body, "target", str), _field(body, "at_call", int),
+                           when=when, from_pid=_field(body, "from_pid", int, None))
+        return {"ok": True}
+
+    def clear_faults(request: Request, body: Body) -> Response:
+        state.clear_faults()
+        return Response(status_code=204)
+
     def list_requests(request: Request, body: Body) -> Body:
         found = state.requests(request.query_params.get("service") or None,
                                request.query_params.get("name") or None)
@@ -145,6 +163,10 @@ def control_routes(state: SandboxState, info: Callable[[], Body]) -> list[Route]
             "trigger_id": state.new_trigger_id(_field(b, "user", str, None))}),
         route("/response_urls", "POST", lambda r, b: {"url": state.new_response_url()}),
         route("/faults", "POST", add_fault),
+        route("/faults", "DELETE", clear_faults),
+        route("/crash_faults", "POST", add_crash_fault),
+        route("/crashes", "GET", get(lambda r: {
+            "crashes": [c.to_json() for c in state.crashes()]})),
         route("/requests", "GET", list_requests),
         route("/requests", "DELETE", reset_requests),
         route("/ephemerals", "GET", get(lambda r: {"ephemerals": state.ephemerals()})),

@@ -6,6 +6,7 @@ from types import TracebackType
 from typing import Any
 
 from sandbox.app import build_app
+from sandbox.crash import CrashRecord, CrashService, When
 from sandbox.faults import Service
 from sandbox.recording import RecordedRequest
 from sandbox.server import ServerThread
@@ -138,8 +139,25 @@ class Sandbox:
                      retry_after: int | None = None, body: dict[str, Any] | None = None) -> None:
         self._state.inject_fault(service, target, status, times, retry_after, body)
 
+    def inject_crash(self, service: CrashService, target: str, at_call: int,
+                     when: When = "before", from_pid: int | None = None) -> None:
+        """SIGKILL the client sending the `at_call`-th request matching (service, target) from
+        now on, `before` it takes effect or `after` (applied and recorded, answer withheld).
+
+        `target` as for `inject_fault`; service "*" (target "*") counts every Slack, Jira and
+        PagerDuty call alike. `from_pid` counts only requests from that process or its
+        descendants (e.g. a Prefect runner's flow-run processes). One-shot; `crashes()` says
+        what it killed. A request from the sandbox's own process (or an ancestor) is refused
+        with a 500 instead.
+        """
+        self._state.inject_crash(service, target, at_call, when, from_pid)
+
+    def crashes(self) -> list[CrashRecord]:
+        """Every crash fault that went off (killed, or refused with a reason), oldest first."""
+        return self._state.crashes()
+
     def clear_faults(self) -> None:
-        """Drop every injected fault not yet consumed."""
+        """Drop every injected fault and crash fault not yet consumed."""
         self._state.clear_faults()
 
     def jira_create_issue(self, summary: str, project: str = "SEC") -> str:
@@ -152,6 +170,7 @@ class Sandbox:
         return self._state.requests(service, name)
 
     def reset_requests(self) -> None:
+        """Forget the recorded requests and crashes."""
         self._state.reset_requests()
 
     def channel(self, channel_id: str) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from urllib.parse import quote
 
 import httpx
 
+from sandbox.crash import CrashRecord, CrashService, When
 from sandbox.faults import Service
 from sandbox.recording import RecordedRequest
 
@@ -86,6 +87,18 @@ class RemoteSandbox:
         self._call("POST", "/faults", {
             "service": service, "target": target, "status": status, "times": times,
             "retry_after": retry_after, "body": body})
+
+    def inject_crash(self, service: CrashService, target: str, at_call: int,
+                     when: When = "before", from_pid: int | None = None) -> None:
+        self._call("POST", "/crash_faults", {
+            "service": service, "target": target, "at_call": at_call, "when": when,
+            "from_pid": from_pid})
+
+    def crashes(self) -> list[CrashRecord]:
+        return [CrashRecord.from_json(c) for c in self._call("GET", "/crashes")["crashes"]]
+
+    def clear_faults(self) -> None:
+        self._call("DELETE", "/faults")
 
     def jira_create_issue(self, summary: str, project: str = "SEC") -> str:
         return str(self._call("POST", "/jira/issues",

@@ -11,6 +11,8 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
+from sandbox import peers
+from sandbox.crash import CrashBook, CrashFault, CrashRecord, CrashService, When
 from sandbox.faults import Fault, FaultBook, Service
 from sandbox.jira_store import JiraStore
 from sandbox.recording import RecordedRequest
@@ -36,6 +38,7 @@ class SandboxState:
         self.jira = JiraStore(jira_projects, credentials.jira_user)
         self.pagerduty_events: list[dict[str, Any]] = []
         self.faults = FaultBook()
+        self.crash_faults = CrashBook()
         self.recorded: list[RecordedRequest] = []
         self.base_url = ""  # "http://127.0.0.1:PORT", known once the server is bound
 
@@ -58,8 +61,18 @@ class SandboxState:
             ]
 
     def reset_requests(self) -> None:
+        """Forget what was received, crashes included (pending faults stay)."""
         with self.lock:
             self.recorded.clear()
+            self.crash_faults.fired.clear()
+
+    def record_crash(self, record: CrashRecord) -> None:
+        with self.lock:
+            self.crash_faults.fired.append(record)
+
+    def crashes(self) -> list[CrashRecord]:
+        with self.lock:
+            return list(self.crash_faults.fired)
 
     def inject_fault(
         self, service: Service, target: str, status: int, times: int = 1,
@@ -67,6 +80,12 @@ class SandboxState:
     ) -> None:
         with self.lock:
             self.faults.add(Fault(service, target, status, times, retry_after, body))
+
+    def inject_crash(self, service: CrashService, target: str, at_call: int,
+                     when: When = "before", from_pid: int | None = None) -> None:
+        peers.require_psutil()
+        with self.lock:
+            self.crash_faults.add(CrashFault(service, target, at_call, when, from_pid))
 
     # --- seeding Slack -----------------------------------------------------------------
 
@@ -83,8 +102,10 @@ class SandboxState:
                                           bot_is_member=bot_is_member, creator=creator).id
 
     def clear_faults(self) -> None:
+        """Back to normal service: pending faults and crash faults dropped."""
         with self.lock:
             self.faults.clear()
+            self.crash_faults.clear()
 
     def post_message(self, channel: str, user: str, text: str, thread_ts: str | None = None,
                      reply_broadcast: bool = False) -> str:
