@@ -2,7 +2,7 @@
 
 It mirrors the in-process `Sandbox` methods so another process (the demo, a benchmark) can
 drive a sandbox it did not start; `sandbox.remote.RemoteSandbox` is its client. Injected
-misbehaviour: POST /faults, /crash_faults; DELETE /faults drops both;
+misbehaviour: POST /faults, /crash_faults, /throttles; DELETE /faults drops all three;
 GET /crashes lists the crash faults that went off.
 """
 
@@ -126,6 +126,11 @@ def control_routes(state: SandboxState, info: Callable[[], Body]) -> list[Route]
                            when=when, from_pid=_field(body, "from_pid", int, None))
         return {"ok": True}
 
+    def add_throttle(request: Request, body: Body) -> Body:
+        state.throttle(_field(body, "method", str), _field(body, "limit", int),
+                       _field(body, "window_seconds", float, 60.0))
+        return {"ok": True}
+
     def clear_faults(request: Request, body: Body) -> Response:
         state.clear_faults()
         return Response(status_code=204)
@@ -167,6 +172,7 @@ def control_routes(state: SandboxState, info: Callable[[], Body]) -> list[Route]
         route("/crash_faults", "POST", add_crash_fault),
         route("/crashes", "GET", get(lambda r: {
             "crashes": [c.to_json() for c in state.crashes()]})),
+        route("/throttles", "POST", add_throttle),
         route("/requests", "GET", list_requests),
         route("/requests", "DELETE", reset_requests),
         route("/ephemerals", "GET", get(lambda r: {"ephemerals": state.ephemerals()})),

@@ -156,8 +156,14 @@ class Sandbox:
         """Every crash fault that went off (killed, or refused with a reason), oldest first."""
         return self._state.crashes()
 
+    def throttle(self, method: str, limit: int, window_seconds: float = 60.0) -> None:
+        """Rate-limit a Slack method like Slack's tiers: `limit` calls per fixed window, each
+        call beyond answered 429 `ratelimited` with an integer Retry-After (see
+        `sandbox.throttle` for scaling windows down)."""
+        self._state.throttle(method, limit, window_seconds)
+
     def clear_faults(self) -> None:
-        """Drop every injected fault and crash fault not yet consumed."""
+        """Drop every injected fault, crash fault and throttle not yet consumed."""
         self._state.clear_faults()
 
     def jira_create_issue(self, summary: str, project: str = "SEC") -> str:

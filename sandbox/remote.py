@@ -97,6 +97,10 @@ class RemoteSandbox:
     def crashes(self) -> list[CrashRecord]:
         return [CrashRecord.from_json(c) for c in self._call("GET", "/crashes")["crashes"]]
 
+    def throttle(self, method: str, limit: int, window_seconds: float = 60.0) -> None:
+        self._call("POST", "/throttles", {
+            "method": method, "limit": limit, "window_seconds": window_seconds})
+
     def clear_faults(self) -> None:
         self._call("DELETE", "/faults")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -94,6 +95,10 @@ def _answer(state: SandboxState, method: str, params: Params, token: str, auth_v
         fault = state.faults.take("slack", method)
         if fault is not None:
             return fault_response(fault)
+        retry_after = state.throttles.take(method, time.monotonic())
+        if retry_after is not None:
+            return json_response({"ok": False, "error": "ratelimited"}, 429,
+                                 {"Retry-After": str(retry_after)})
         try:
             if not token:
                 raise SlackError("not_authed")

@@ -17,6 +17,7 @@ from sandbox.faults import Fault, FaultBook, Service
 from sandbox.jira_store import JiraStore
 from sandbox.recording import RecordedRequest
 from sandbox.slack_store import Channel, Message, Workspace
+from sandbox.throttle import Throttles
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,7 @@ class SandboxState:
         self.pagerduty_events: list[dict[str, Any]] = []
         self.faults = FaultBook()
         self.crash_faults = CrashBook()
+        self.throttles = Throttles()
         self.recorded: list[RecordedRequest] = []
         self.base_url = ""  # "http://127.0.0.1:PORT", known once the server is bound
 
@@ -87,6 +89,10 @@ class SandboxState:
         with self.lock:
             self.crash_faults.add(CrashFault(service, target, at_call, when, from_pid))
 
+    def throttle(self, method: str, limit: int, window_seconds: float = 60.0) -> None:
+        with self.lock:
+            self.throttles.set(method, limit, window_seconds)
+
     # --- seeding Slack -----------------------------------------------------------------
 
     def add_user(self, name: str, real_name: str | None = None, deleted: bool = False,
@@ -102,10 +108,11 @@ class SandboxState:
                                           bot_is_member=bot_is_member, creator=creator).id
 
     def clear_faults(self) -> None:
-        """Back to normal service: pending faults and crash faults dropped."""
+        """Back to normal service: pending faults, crash faults and throttles all dropped."""
         with self.lock:
             self.faults.clear()
             self.crash_faults.clear()
+            self.throttles.clear()
 
     def post_message(self, channel: str, user: str, text: str, thread_ts: str | None = None,
                      reply_broadcast: bool = False) -> str:
