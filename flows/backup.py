@@ -15,6 +15,7 @@ from tasks import messages, transcript
 from tasks import slack as slack_tasks
 from tasks.clients import jira_client, slack_client
 from tasks.errors import IrbotError
+from tasks.runs import refuse_crash_loop
 from tasks.settings import get_settings
 from tasks.state import IncidentState, incident_lock, load_incident, save_incident
 
@@ -22,8 +23,7 @@ from tasks.state import IncidentState, incident_lock, load_incident, save_incide
 def notify(slack: WebClient, channel_id: str, text: str) -> None:
     """A status notice in the channel; marked so later backups leave it out."""
     try:
-        slack_tasks.post_message(slack, channel_id, text,
-                                 metadata=messages.notice_metadata("backup"))
+        slack_tasks.post_message(slack, channel_id, text, kind="backup")
     except Exception:
         get_run_logger().exception("Could not post a backup notice in %s", channel_id)
 
@@ -31,6 +31,7 @@ def notify(slack: WebClient, channel_id: str, text: str) -> None:
 @flow(name="backup-incident")
 def backup_incident(channel_id: str, requested_by: str | None = None) -> dict[str, Any]:
     """Append the channel's new messages to the incident's transcript on Jira, exactly once."""
+    refuse_crash_loop(str(flow_run.id), int(flow_run.run_count or 1))
     settings = get_settings()
     slack = slack_client(settings)
     state = load_incident(channel_id)  # NotAnIncident fails the run with a clear message

@@ -15,14 +15,15 @@ from tasks import jira as jira_tasks
 from tasks import messages
 from tasks import slack as slack_tasks
 from tasks.clients import jira_client, slack_client
-from tasks.errors import ChannelNameTaken, IrbotError, NotAnIncident, VendorRefused
+from tasks.errors import ChannelNameTaken, IrbotError, VendorRefused
+from tasks.runs import refuse_crash_loop
 from tasks.settings import get_settings
 from tasks.state import (
     IncidentState,
     create_lock,
+    find_incident,
     find_incident_by_channel_name,
     incident_lock,
-    load_incident,
     save_incident,
 )
 
@@ -56,14 +57,6 @@ def open_channel(slack: WebClient, name: str, case_url: str) -> dict[str, Any]:
                            "archive that channel, or use a different case key.")
 
 
-def previous_state(channel_id: str) -> IncidentState | None:
-    """State left by an earlier attempt for the same channel (a re-submission)."""
-    try:
-        return load_incident(channel_id)
-    except NotAnIncident:
-        return None
-
-
 @flow(name="create-incident")
 def create_incident(
     requested_by: str,
@@ -74,8 +67,10 @@ def create_incident(
     exec_channel: bool = False,
     exec_invitees: list[str] | None = None,
     origin_channel: str | None = None,
+    request_id: str = "",
 ) -> dict[str, str]:
     """Open an incident: its Jira case, channel(s), state and people."""
+    refuse_crash_loop(str(flow_run.id), int(flow_run.run_count or 1))
     settings = get_settings()
     slack = slack_client(settings)
     jira = jira_client(settings)
@@ -86,7 +81,7 @@ def create_incident(
             key = jira_tasks.check_case(jira, existing_case)
         else:
             fields = jira_tasks.issue_fields(settings.JIRA_PROJECT, settings.JIRA_ISSUE_TYPE,
-                                             title, severity, requester)
+                                             title, severity, requester, request_id)
             key = jira_tasks.create_case(jira, fields)
         case_url = settings.jira_browse_url(key)
         description = messages.channel_description(key, case_url)
@@ -103,7 +98,8 @@ def create_incident(
         # Save before inviting: a responder's first command may arrive right after the invite.
         create_lock(channel["id"])
         with incident_lock(channel["id"]):
-            state = previous_state(channel["id"]) or IncidentState(
+            # State left by an earlier attempt for the same channel (a re-submission or re-run).
+            state = find_incident(channel["id"]) or IncidentState(
                 case_key=key, case_url=case_url, title=title, severity=severity,
                 channel_id=channel["id"], channel_name=channel["name"],
                 created_by=requested_by, created_at=datetime.now(UTC),

@@ -11,16 +11,9 @@ from tasks import jira as jira_tasks
 from tasks import pagerduty
 from tasks import slack as slack_tasks
 from tasks.clients import jira_client, slack_client
-from tasks.errors import IrbotError, NotAnIncident
+from tasks.errors import IrbotError
 from tasks.settings import get_settings
-from tasks.state import IncidentState, load_incident
-
-
-def _incident(channel_id: str) -> IncidentState | None:
-    try:
-        return load_incident(channel_id)
-    except NotAnIncident:
-        return None
+from tasks.state import find_incident
 
 
 @flow(name="page-team")
@@ -29,7 +22,7 @@ def page_team(channel_id: str, team: str, message: str = "",
     """Page an on-call team about this incident (or, outside one, about this channel)."""
     settings = get_settings()
     slack = slack_client(settings)
-    state = _incident(channel_id)
+    state = find_incident(channel_id)
     who = f"<@{requested_by}>" if requested_by else "an operator"
     scope = state.case_key if state else channel_id
     subject = f"{state.case_key}: {state.title}" if state and state.title else (
@@ -54,7 +47,7 @@ def page_team(channel_id: str, team: str, message: str = "",
         raise
     note = f"{who} paged *{team}*" + (f": {message}" if message else "") + f" (dedup key `{dedup}`)"
     try:
-        slack_tasks.post_message(slack, channel_id, note)
+        slack_tasks.post_message(slack, channel_id, note, kind="page")
     except SlackApiError:  # irbot is not in that channel: tell the person who paged
         _tell(slack, channel_id, requested_by, note)
     if state:

@@ -6,10 +6,11 @@ from typing import Any
 
 from prefect import serve
 
-from flows.archive import archive_incident
+from flows.archive import archive_incident, cancellation_trigger
 from flows.backup import backup_incident
 from flows.create import create_incident
 from flows.page import page_team
+from tasks.runs import ensure_heal_automation
 from tasks.settings import get_settings
 from tasks.state import register_block_type
 
@@ -19,16 +20,17 @@ def deployments() -> list[Any]:
     return [
         create_incident.to_deployment(name="create"),
         backup_incident.to_deployment(name="backup"),
-        archive_incident.to_deployment(name="archive"),
+        archive_incident.to_deployment(name="archive", triggers=[cancellation_trigger()]),
         page_team.to_deployment(name="page"),
     ]
 
 
 def main() -> None:
-    """Register the state block type, then serve until stopped."""
+    """Register the state block type and the heal automation, then serve until stopped."""
     register_block_type()
+    ensure_heal_automation()
     # Not paused on shutdown: runs requested while we restart wait for us instead.
-    # Paused archives hold a slot for their whole wait: IRBOT_RUN_LIMIT leaves room for them.
+    # A pending archive is suspended: it holds no process and no slot of IRBOT_RUN_LIMIT.
     serve(*deployments(), limit=get_settings().IRBOT_RUN_LIMIT, pause_on_shutdown=False,
           print_starting_message=False)
 

@@ -223,6 +223,35 @@ def attachment_content(state: SandboxState, call: JiraCall) -> Response:
     return Response(attachment.content, media_type=attachment.mime_type)
 
 
+# The JQL irbot sends: clauses `field = "value"` joined by AND, on project and labels only.
+_JQL_CLAUSE = re.compile(r'\s*(project|labels)\s*=\s*"?([^"\s]+)"?\s*', re.IGNORECASE)
+
+
+def _jql_filters(jql: str) -> list[tuple[str, str]] | None:
+    filters = []
+    for clause in re.split(r"\s+AND\s+", jql.strip(), flags=re.IGNORECASE):
+        match = _JQL_CLAUSE.fullmatch(clause)
+        if match is None:
+            return None
+        filters.append((match[1].lower(), match[2]))
+    return filters
+
+
+def search_jql(state: SandboxState, call: JiraCall) -> Response:
+    """`GET /search/jql` (Cloud's enhanced search), for the small JQL subset above."""
+    filters = _jql_filters(call.query.get("jql", ""))
+    if filters is None:
+        return errors(400, [f"The sandbox cannot parse this JQL: {call.query.get('jql')!r}"])
+    found = [
+        issue for issue in state.jira.issues.values()
+        if all((issue.key.split("-")[0] == value.upper()) if name == "project"
+               else value in issue.extra.get("labels", []) for name, value in filters)
+    ]
+    limit = int(call.query.get("maxResults", "50") or 50)
+    return json_response({"issues": [state.jira.issue_json(issue, call.base, {"summary"})
+                                      for issue in found[:limit]], "isLast": True})
+
+
 ROUTES: list[tuple[str, re.Pattern[str], Handler]] = [
     (m, re.compile(p), h) for m, p, h in [
         ("GET", r"/rest/api/2/serverInfo", server_info),
@@ -231,6 +260,7 @@ ROUTES: list[tuple[str, re.Pattern[str], Handler]] = [
         ("GET", r"/rest/api/2/issuetype", issue_types),
         ("GET", r"/rest/api/2/project/(?P<key>[^/]+)", project),
         ("POST", r"/rest/api/2/issue", create_issue),
+        ("GET", r"/rest/api/2/search/jql", search_jql),
         ("GET", r"/rest/api/2/issue/(?P<key>[^/]+)", get_issue),
         ("GET", r"/rest/api/2/issue/(?P<key>[^/]+)/comment", get_comments),
         ("POST", r"/rest/api/2/issue/(?P<key>[^/]+)/comment", add_comment),

@@ -7,19 +7,18 @@ from typing import TYPE_CHECKING
 import httpx
 from jira import JIRA
 from slack_sdk import WebClient
-from slack_sdk.http_retry.builtin_handlers import (
-    ConnectionErrorRetryHandler,
-    RateLimitErrorRetryHandler,
-    ServerErrorRetryHandler,
-)
+from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
 from tasks.settings import Settings, get_settings
 
 if TYPE_CHECKING:
     from slack_sdk.web.async_client import AsyncWebClient
 
-# The SDK honours Retry-After itself; Prefect task retries cover what outlasts these.
-_SLACK_RATE_LIMIT_RETRIES = 5
+# Flows: the SDK owns Slack 429s (it sleeps Retry-After) and nothing else; 5xx and connection
+# errors are Prefect's task retries alone (tasks/retry.py), so no call is retried by two layers.
+# Ten waits cover a page of history under Tier 3 throttling with room to spare.
+SLACK_RATE_LIMIT_RETRIES = 10
+# The webhook has no Prefect layer above it: the SDK is its only retry layer.
 _SLACK_SERVER_RETRIES = 2
 _HTTP_TIMEOUT_SECONDS = 30
 
@@ -31,11 +30,7 @@ def slack_client(settings: Settings | None = None) -> WebClient:
         token=s.SLACK_BOT_TOKEN.get_secret_value(),
         base_url=s.SLACK_API_URL,
         timeout=_HTTP_TIMEOUT_SECONDS,
-        retry_handlers=[
-            RateLimitErrorRetryHandler(max_retry_count=_SLACK_RATE_LIMIT_RETRIES),
-            ServerErrorRetryHandler(max_retry_count=_SLACK_SERVER_RETRIES),
-            ConnectionErrorRetryHandler(max_retry_count=_SLACK_SERVER_RETRIES),
-        ],
+        retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=SLACK_RATE_LIMIT_RETRIES)],
     )
 
 
@@ -55,7 +50,7 @@ def async_slack_client(settings: Settings | None = None) -> AsyncWebClient:
         base_url=s.SLACK_API_URL,
         timeout=_HTTP_TIMEOUT_SECONDS,
         retry_handlers=[
-            AsyncRateLimitErrorRetryHandler(max_retry_count=_SLACK_RATE_LIMIT_RETRIES),
+            AsyncRateLimitErrorRetryHandler(max_retry_count=SLACK_RATE_LIMIT_RETRIES),
             AsyncServerErrorRetryHandler(max_retry_count=_SLACK_SERVER_RETRIES),
             AsyncConnectionErrorRetryHandler(max_retry_count=_SLACK_SERVER_RETRIES),
         ],

@@ -10,7 +10,8 @@ from jira.exceptions import JIRAError
 from prefect import task
 
 from tasks.errors import CaseNotFound, VendorRefused
-from tasks.slack import RETRYING
+from tasks.retry import TASK_OPTIONS
+from tasks.slack import is_repeat_attempt
 
 TRANSCRIPT_PREFIX = "transcript_"
 
@@ -20,12 +21,18 @@ def transcript_filename(case_key: str, channel_id: str) -> str:
     return f"{TRANSCRIPT_PREFIX}{case_key}_{channel_id}.csv"
 
 
+def request_label(request_id: str) -> str:
+    """The label that ties a case to the Slack request that made it (labels have no spaces)."""
+    return "irbot-request-" + "".join(c for c in request_id.lower() if c.isalnum() or c in "-_")
+
+
 def issue_fields(project: str, issue_type: str, title: str, severity: str,
-                 requester: str) -> dict[str, Any]:
-    """Fields for a new incident case."""
+                 requester: str, request_id: str = "") -> dict[str, Any]:
+    """Fields for a new incident case; labelled with the request so a re-run finds it."""
     return {
         "project": {"key": project},
         "issuetype": {"name": issue_type},
+        "labels": [request_label(request_id)] if request_id else [],
         "summary": title,
         "description": (f"Severity: {severity}\nRequested by: {requester}\n"
                         "Opened from Slack by irbot."),
@@ -37,9 +44,26 @@ def _refusal(exc: JIRAError, what: str) -> VendorRefused:
     return VendorRefused(f"Jira refused to {what}: {detail}")
 
 
-@task(name="jira-create-case", **RETRYING)
+def find_labelled_case(jira: JIRA, project: str, label: str) -> str | None:
+    """The key of the case carrying `label`, if an earlier attempt already made it."""
+    found = jira.enhanced_search_issues(f'project = "{project}" AND labels = "{label}"',
+                                        maxResults=1, fields=["summary"], json_result=True)
+    issues = found.get("issues") or [] if isinstance(found, dict) else []
+    return str(issues[0]["key"]) if issues else None
+
+
+@task(name="jira-create-case", **TASK_OPTIONS)
 def create_case(jira: JIRA, fields: dict[str, Any]) -> str:
-    """Create the incident's Jira issue; returns its key."""
+    """Create the incident's Jira issue, once; returns its key.
+
+    Jira has no idempotency key, so a repeated attempt (a retry after a 5xx that may hide a
+    success, or a re-run after a crash) first looks for the case labelled with the request.
+    """
+    labels = fields.get("labels") or []
+    if labels and is_repeat_attempt():
+        key = find_labelled_case(jira, str(fields["project"]["key"]), str(labels[0]))
+        if key:
+            return key
     try:
         issue = jira.create_issue(fields=fields, prefetch=False)
     except JIRAError as exc:
@@ -49,7 +73,7 @@ def create_case(jira: JIRA, fields: dict[str, Any]) -> str:
     return str(issue.key)
 
 
-@task(name="jira-check-case", **RETRYING)
+@task(name="jira-check-case", **TASK_OPTIONS)
 def check_case(jira: JIRA, key: str) -> str:
     """Confirm an existing case; returns its canonical key (Jira may differ in case)."""
     try:
@@ -66,13 +90,16 @@ def check_case(jira: JIRA, key: str) -> str:
     return str(issue.key)
 
 
-@task(name="jira-comment", **RETRYING)
+@task(name="jira-comment", **TASK_OPTIONS)
 def add_comment(jira: JIRA, key: str, body: str) -> None:
-    """Record something on the case."""
+    """Record something on the case, once (a repeated attempt first looks for its comment)."""
+    if is_repeat_attempt() and any(
+            str(c.body).strip() == body.strip() for c in jira.comments(key)):
+        return
     jira.add_comment(key, body)
 
 
-@task(name="jira-list-transcripts", **RETRYING)
+@task(name="jira-list-transcripts", **TASK_OPTIONS)
 def list_transcripts(jira: JIRA, key: str, filename: str) -> list[dict[str, str]]:
     """Every copy of this incident's transcript on the case, oldest first."""
     issue = jira.issue(key, fields="attachment")
@@ -84,20 +111,20 @@ def list_transcripts(jira: JIRA, key: str, filename: str) -> list[dict[str, str]
     return sorted(found, key=lambda a: int(a["id"]) if a["id"].isdigit() else a["id"])
 
 
-@task(name="jira-download-attachment", **RETRYING)
+@task(name="jira-download-attachment", **TASK_OPTIONS)
 def download_attachment(jira: JIRA, attachment_id: str) -> bytes:
     """The bytes of one attachment."""
     return bytes(jira.attachment(attachment_id).get())  # type: ignore[no-untyped-call]
 
 
-@task(name="jira-upload-transcript", **RETRYING)
+@task(name="jira-upload-transcript", **TASK_OPTIONS)
 def upload_attachment(jira: JIRA, key: str, content: bytes, filename: str) -> str:
     """Attach a file; returns the new attachment id."""
     attachment = jira.add_attachment(key, io.BytesIO(content), filename=filename)
     return str(attachment.id)
 
 
-@task(name="jira-delete-attachment", **RETRYING)
+@task(name="jira-delete-attachment", **TASK_OPTIONS)
 def delete_attachment(jira: JIRA, attachment_id: str) -> None:
     """Delete an attachment; one already gone is fine."""
     try:

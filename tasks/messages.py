@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from typing import Any
 
@@ -36,9 +37,15 @@ def count(n: int, noun: str) -> str:
     return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
-def notice_metadata(kind: str) -> dict[str, Any]:
-    """Slack message metadata marking an irbot status notice."""
-    return {"event_type": NOTICE_EVENT_TYPE, "event_payload": {"kind": kind}}
+def notice_key(run_id: str, kind: str, text: str) -> str:
+    """A post's identity across retries and re-runs of the same flow run."""
+    digest = hashlib.sha256(text.encode()).hexdigest()[:16]
+    return f"{run_id}:{kind}:{digest}"
+
+
+def notice_metadata(kind: str, key: str = "") -> dict[str, Any]:
+    """Slack message metadata marking an irbot post (what it is, and its identity)."""
+    return {"event_type": NOTICE_EVENT_TYPE, "event_payload": {"kind": kind, "key": key}}
 
 
 def slack_time(moment: datetime) -> str:

@@ -11,8 +11,8 @@ from prefect import task
 
 from tasks.clients import pagerduty_client
 from tasks.errors import VendorRefused
+from tasks.retry import TASK_OPTIONS
 from tasks.settings import get_settings
-from tasks.slack import RETRYING
 
 _SEVERITY = {"SEV-1": "critical", "SEV-2": "error", "SEV-3": "warning", "SEV-4": "info"}
 _SUMMARY_LIMIT = 1024
@@ -53,7 +53,7 @@ def trigger_event(*, dedup: str, summary: str, severity: str, source: str,
     }
 
 
-@task(name="pagerduty-trigger", **RETRYING)
+@task(name="pagerduty-trigger", **TASK_OPTIONS)
 def send_trigger(team: str, event: dict[str, Any]) -> str:
     """Deliver the event (the routing key is added here, so it never becomes a parameter)."""
     settings = get_settings()

@@ -6,16 +6,12 @@ from collections.abc import Iterable
 from typing import Any
 
 from prefect import task
+from prefect.runtime import flow_run, task_run
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from tasks.retry import RETRY_DELAYS, retry_if_transient
-
-RETRYING: dict[str, Any] = {
-    "retries": len(RETRY_DELAYS),
-    "retry_delay_seconds": RETRY_DELAYS,
-    "retry_condition_fn": retry_if_transient,
-}
+from tasks.messages import notice_key, notice_metadata
+from tasks.retry import TASK_OPTIONS
 
 INVITE_BATCH = 100  # Slack's docs disagree (100 vs 1000); 100 is safe under both.
 HISTORY_PAGE = 999  # Slack's maximum: fewest calls against the Tier 3 budget.
@@ -32,20 +28,20 @@ def error_code(exc: SlackApiError) -> str:
     return str(exc.response.get("error", "unknown_error"))
 
 
-@task(name="slack-bot-identity", **RETRYING)
+@task(name="slack-bot-identity", **TASK_OPTIONS)
 def bot_identity(client: WebClient) -> dict[str, str]:
     """Who irbot is in this workspace (user id and bot id)."""
     resp = client.auth_test()
     return {"user_id": str(resp["user_id"]), "bot_id": str(resp.get("bot_id") or "")}
 
 
-@task(name="slack-create-channel", **RETRYING)
+@task(name="slack-create-channel", **TASK_OPTIONS)
 def create_channel(client: WebClient, name: str) -> dict[str, Any]:
     """Create a public channel; raises SlackApiError (e.g. name_taken) when Slack refuses."""
     return dict(client.conversations_create(name=name, is_private=False)["channel"])
 
 
-@task(name="slack-find-channel", **RETRYING)
+@task(name="slack-find-channel", **TASK_OPTIONS)
 def find_channel_by_name(client: WebClient, name: str) -> dict[str, Any] | None:
     """The channel with this exact name, archived or not, if the bot can see it."""
     cursor = None
@@ -62,7 +58,7 @@ def find_channel_by_name(client: WebClient, name: str) -> dict[str, Any] | None:
             return None
 
 
-@task(name="slack-describe-channel", **RETRYING)
+@task(name="slack-describe-channel", **TASK_OPTIONS)
 def set_description(client: WebClient, channel_id: str, text: str) -> None:
     """Put the case link in the topic and the purpose (plain text, ≤ 250 chars each)."""
     text = text[:_DESCRIPTION_LIMIT]
@@ -75,7 +71,7 @@ def _batches(items: list[str], size: int) -> Iterable[list[str]]:
         yield items[start:start + size]
 
 
-@task(name="slack-invite", **RETRYING)
+@task(name="slack-invite", **TASK_OPTIONS)
 def invite_users(client: WebClient, channel_id: str, user_ids: list[str]) -> dict[str, str]:
     """Invite people in batches; returns {user: reason} for those skipped (deactivated, ...)."""
     skipped: dict[str, str] = {}
@@ -102,20 +98,55 @@ def invite_users(client: WebClient, channel_id: str, user_ids: list[str]) -> dic
     return skipped
 
 
-@task(name="slack-post", **RETRYING)
+# How far back a retried post looks for itself: our own post is among the newest messages.
+_REPOST_LOOKBACK = 100
+
+
+def is_repeat_attempt() -> bool:
+    """True when this call may repeat one that already took effect: a task retry (a 5xx may
+    hide a success) or a re-run of the same flow run (after a crash or a resume)."""
+    return int(task_run.get_run_count() or 0) > 1 or int(flow_run.get_run_count() or 0) > 1
+
+
+def find_marked_post(client: WebClient, channel: str, key: str) -> str | None:
+    """The ts of our post marked with `key` among the channel's newest messages, if any."""
+    try:
+        resp = client.conversations_history(channel=channel, limit=_REPOST_LOOKBACK,
+                                            include_all_metadata=True)
+    except SlackApiError:
+        return None  # a DM or a channel we cannot read: nothing to find, post
+    for message in resp["messages"]:
+        payload = (message.get("metadata") or {}).get("event_payload") or {}
+        if payload.get("key") == key:
+            return str(message["ts"])
+    return None
+
+
+@task(name="slack-post", **TASK_OPTIONS)
 def post_message(
     client: WebClient,
     channel: str,
     text: str,
     blocks: list[dict[str, Any]] | None = None,
-    metadata: dict[str, Any] | None = None,
+    kind: str = "notice",
+    key: str | None = None,
 ) -> str:
-    """Post to a channel (or a user id, for a DM); returns the message ts."""
-    resp = client.chat_postMessage(channel=channel, text=text, blocks=blocks, metadata=metadata)
+    """Post to a channel, once; returns the message ts.
+
+    Every post is marked with metadata (so backups leave it out) carrying a key that is stable
+    across retries and re-runs; a repeated attempt first looks for its own earlier post.
+    """
+    key = key or notice_key(str(flow_run.get_id() or ""), kind, text)
+    if is_repeat_attempt():
+        found = find_marked_post(client, channel, key)
+        if found:
+            return found
+    resp = client.chat_postMessage(channel=channel, text=text, blocks=blocks,
+                                   metadata=notice_metadata(kind, key))
     return str(resp["ts"])
 
 
-@task(name="slack-update", **RETRYING)
+@task(name="slack-update", **TASK_OPTIONS)
 def update_message(
     client: WebClient, channel: str, ts: str, text: str,
     blocks: list[dict[str, Any]] | None = None,
@@ -124,7 +155,7 @@ def update_message(
     client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks or [])
 
 
-@task(name="slack-tell-user", **RETRYING)
+@task(name="slack-tell-user", **TASK_OPTIONS)
 def tell_user(client: WebClient, channel: str | None, user: str, text: str) -> None:
     """Tell one person something: ephemeral where they are, else a direct message."""
     if channel:
@@ -138,7 +169,7 @@ def tell_user(client: WebClient, channel: str | None, user: str, text: str) -> N
     client.chat_postMessage(channel=user, text=text)
 
 
-@task(name="slack-archive-channel", **RETRYING)
+@task(name="slack-archive-channel", **TASK_OPTIONS)
 def archive_channel(client: WebClient, channel_id: str) -> None:
     """Archive a channel; one that is already archived is fine."""
     try:
@@ -165,7 +196,7 @@ def describe_slack_error(exc: SlackApiError) -> str:
     return f"Slack refused: `{code}`" + (f" ({hint})" if hint else "")
 
 
-@task(name="slack-fetch-history", **RETRYING)
+@task(name="slack-fetch-history", **TASK_OPTIONS)
 def fetch_history_since(client: WebClient, channel_id: str, cursor: str) -> list[dict[str, Any]]:
     """Every top-level message newer than `cursor` (a ts; "" = all), oldest first."""
     found: list[dict[str, Any]] = []
@@ -184,7 +215,7 @@ def fetch_history_since(client: WebClient, channel_id: str, cursor: str) -> list
     return found
 
 
-@task(name="slack-user-names", **RETRYING)
+@task(name="slack-user-names", **TASK_OPTIONS)
 def user_names(client: WebClient, user_ids: list[str]) -> dict[str, str]:
     """Display names, one users.info call per distinct user."""
     names: dict[str, str] = {}

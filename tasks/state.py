@@ -18,13 +18,17 @@ from tasks.errors import NotAnIncident
 
 # A backup of a very large channel can hold the lock for minutes; waiting longer means trouble.
 LOCK_TIMEOUT_SECONDS = 900
+# Prefect renews a live holder's lease; a dead holder's slot frees once the lease runs out and
+# the server's repossessor (every ~15 s) sees it: 60-75 s after a crash. 60 s is Prefect's floor.
+LOCK_LEASE_SECONDS = 60
+BLOCK_TYPE_SLUG = "irbot-incident"
 
 
 class IncidentState(Block):
     """What irbot remembers about one incident (see DESIGN.md, "State")."""
 
     _block_type_name = "irbot incident"
-    _block_type_slug = "irbot-incident"
+    _block_type_slug = BLOCK_TYPE_SLUG
     _description = "State of one irbot incident: case, channels, backup cursor, pending archive."
 
     case_key: str
@@ -44,6 +48,8 @@ class IncidentState(Block):
     archive_flow_run_id: str | None = None
     archive_deadline: datetime | None = None
     archive_message_ts: str | None = None  # the announcement, to update once decided
+    archive_timer_run_id: str | None = None  # the run that resumes the wait at the deadline
+    archive_decided_by: str | None = None  # who decided to archive (kept for a re-run)
     closing: bool = False  # final backup done, channels being archived: refuse new work
 
 
@@ -72,14 +78,33 @@ def register_block_type() -> None:
     IncidentState.register_type_and_schema()
 
 
+def is_missing_document(exc: BaseException) -> bool:
+    """True when a Block load failed only because the document does not exist.
+
+    Prefect raises ValueError from ObjectNotFound for that; a ValueError of any other origin
+    (a schema that no longer validates, say) is a real fault and must not read as "no incident".
+    """
+    return isinstance(exc, ValueError) and isinstance(exc.__cause__, ObjectNotFound)
+
+
 def load_incident(channel_id: str) -> IncidentState:
-    """The channel's incident state, or NotAnIncident."""
+    """The channel's incident state; NotAnIncident only when there is no state document."""
     try:
         return cast(IncidentState, IncidentState.load(document_name(channel_id)))
-    except ValueError as exc:  # Prefect raises ValueError for an unknown document
+    except ValueError as exc:
+        if not is_missing_document(exc):
+            raise
         raise NotAnIncident(
             "This channel is not an open incident (it never was one, or it has been archived)."
         ) from exc
+
+
+def find_incident(channel_id: str) -> IncidentState | None:
+    """The channel's incident state, or None when it is not an incident."""
+    try:
+        return load_incident(channel_id)
+    except NotAnIncident:
+        return None
 
 
 def save_incident(state: IncidentState) -> None:
@@ -91,7 +116,7 @@ def delete_incident(channel_id: str) -> None:
     """Remove the state and its lock; the incident is over."""
     with get_client(sync_client=True) as client:
         try:
-            doc = client.read_block_document_by_name(document_name(channel_id), "irbot-incident")
+            doc = client.read_block_document_by_name(document_name(channel_id), BLOCK_TYPE_SLUG)
             if doc.id is not None:
                 client.delete_block_document(doc.id)
         except ObjectNotFound:
@@ -118,7 +143,8 @@ def incident_lock(channel_id: str) -> Iterator[None]:
     """Hold the incident's lock; strict, so a missing lock is an error rather than no lock."""
     try:
         with concurrency(lock_name(channel_id), occupy=1, strict=True,
-                         timeout_seconds=LOCK_TIMEOUT_SECONDS):
+                         timeout_seconds=LOCK_TIMEOUT_SECONDS,
+                         lease_duration=LOCK_LEASE_SECONDS):
             yield
     except ConcurrencySlotAcquisitionError as exc:
         # strict=True raises this when the limit does not exist: the incident is gone.
@@ -133,7 +159,7 @@ def find_incident_by_channel_name(name: str) -> IncidentState | None:
     with get_client(sync_client=True) as client:
         offset = 0
         while True:
-            docs = client.read_block_documents_by_type("irbot-incident", offset=offset,
+            docs = client.read_block_documents_by_type(BLOCK_TYPE_SLUG, offset=offset,
                                                        limit=page, include_secrets=False)
             for doc in docs:
                 if name in (doc.data.get("channel_name"), doc.data.get("exec_channel_name")):

@@ -91,20 +91,50 @@ def settings_env(irbot_env: dict[str, str], prefect_api: str,
     return irbot_env
 
 
+class ServeProcess:
+    """`irbot serve` as a subprocess, exactly as an operator runs it, and restartable like one
+    (a deploy, a crash): the same port, the same log file (appended)."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.env = env
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.log_path = _HOME / "irbot-serve.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, **overrides: str) -> None:
+        irbot = Path(sys.executable).with_name("irbot")
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(
+                [str(irbot), "serve", "--port", str(self.port)], env={**self.env, **overrides},
+                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        wait_healthy(f"{self.base}/health", 90, self.proc)
+
+    def stop(self, grace: float = 30) -> None:
+        if self.proc is not None:
+            stop_process(self.proc, grace)
+
+    def kill(self) -> None:
+        """SIGKILL `irbot serve` alone (not its process group), as the OOM killer would."""
+        assert self.proc is not None
+        self.proc.kill()
+        self.proc.wait()
+
+
 @pytest.fixture(scope="session")
-def irbot_serve(irbot_env: dict[str, str], prefect_api: str) -> Iterator[str]:
-    """`irbot serve` as a subprocess, exactly as an operator runs it; yields its base URL."""
-    port = free_port()
-    env = {**os.environ, **irbot_env, "IRBOT_RUN_LIMIT": "30", "PREFECT_LOGGING_LEVEL": "INFO"}
-    log = open(_HOME / "irbot-serve.log", "wb")
-    irbot = Path(sys.executable).with_name("irbot")
-    proc = subprocess.Popen([str(irbot), "serve", "--port", str(port)], env=env, stdout=log,
-                            stderr=subprocess.STDOUT, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
+def serve_process(irbot_env: dict[str, str], prefect_api: str) -> Iterator[ServeProcess]:
+    """The session's one `irbot serve`."""
+    serve = ServeProcess({**os.environ, **irbot_env, "IRBOT_RUN_LIMIT": "30",
+                          "PREFECT_LOGGING_LEVEL": "INFO"})
     try:
-        wait_healthy(f"{base}/health", 90, proc)
-        yield base
+        serve.start()
+        yield serve
     finally:
-        stop_process(proc, 30)
-        log.close()
-        print(f"\nirbot serve log: {_HOME / 'irbot-serve.log'}")
+        serve.stop()
+        print(f"\nirbot serve log: {serve.log_path}")
+
+
+@pytest.fixture(scope="session")
+def irbot_serve(serve_process: ServeProcess) -> str:
+    """The base URL of the session's `irbot serve`."""
+    return serve_process.base

@@ -17,7 +17,7 @@ from prefect.client.schemas.responses import SetStateStatus
 from prefect.deployments.flow_runs import arun_deployment
 from prefect.exceptions import ObjectNotFound
 
-from tasks.state import IncidentState, document_name, run_is_final
+from tasks.state import IncidentState, document_name, is_missing_document, run_is_final
 from webhook.prefect_retry import QuickRetryTransport
 
 CREATE = "create-incident/create"
@@ -66,10 +66,12 @@ class Handoff:
         return str(run.id)
 
     async def load_incident(self, channel_id: str) -> IncidentState | None:
-        """The channel's incident state, or None."""
+        """The channel's incident state, or None when it has none (any other fault raises)."""
         try:
             block = await IncidentState.aload(document_name(channel_id), client=self.client)
-        except ValueError:  # Prefect's "no such block document"
+        except ValueError as exc:
+            if not is_missing_document(exc):
+                raise
             return None
         return cast(IncidentState, block)
 

@@ -91,9 +91,9 @@ def register(app: AsyncApp, settings: Settings, prefect: Handoff,
             return
         async with reporting(respond, cmd.name):
             state = await incidents.find(channel)
-            if state is None or state.closing:
-                await respond(text=replies.closed_or_unknown(channel_name, cmd.name,
-                                                     state is not None and state.closing),
+            closing = state is not None and await _still_closing(prefect, state)
+            if state is None or closing:
+                await respond(text=replies.closed_or_unknown(channel_name, cmd.name, closing),
                               response_type="ephemeral")
                 return
             if cmd.name == "status":
@@ -130,7 +130,7 @@ def register(app: AsyncApp, settings: Settings, prefect: Handoff,
             "requested_by": user, "invitees": request.invitees, "title": request.title,
             "severity": request.severity, "existing_case": request.existing_case,
             "exec_channel": request.exec_channel, "exec_invitees": request.exec_invitees,
-            "origin_channel": origin,
+            "origin_channel": origin, "request_id": str(view["id"]),
         }
         try:
             # One incident per modal, however often Slack delivers the submission.
@@ -166,6 +166,17 @@ def register(app: AsyncApp, settings: Settings, prefect: Handoff,
                           respond: Respond) -> None:
         """Skip the rest of the wait."""
         await archive_button(ack, body, action, respond, "archive")
+
+
+async def _still_closing(prefect: Handoff, state: Any) -> bool:
+    """True while an archive is closing the incident. An archive run that ended without
+    finishing (a crash loop, say) leaves `closing` behind: then the incident is open again, so
+    that `/irbot archive` can finish the job."""
+    if not state.closing:
+        return False
+    if not state.archive_flow_run_id:
+        return True
+    return not run_is_final(await prefect.run_state(state.archive_flow_run_id))
 
 
 async def _pending_deadline(prefect: Handoff, state: Any) -> Any:

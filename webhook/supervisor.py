@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
 import socket
@@ -62,7 +63,10 @@ class Supervisor:
     stopping: bool = False
 
     def start(self, name: str, args: list[str]) -> subprocess.Popen[bytes]:
-        proc = subprocess.Popen(args, env=self.env, start_new_session=True)
+        # A session of its own (a Ctrl-C reaches us, and we stop children in order), and
+        # killed with us: if `irbot serve` is SIGKILLed, no child may live on holding a port.
+        proc = subprocess.Popen(args, env=self.env, start_new_session=True,
+                                preexec_fn=die_with_parent)
         self.children.append((name, proc))
         return proc
 
@@ -104,6 +108,17 @@ class Supervisor:
             time.sleep(0.2)
         self.stop()
         return code
+
+
+_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+
+
+def die_with_parent() -> None:
+    """In a child before exec: ask Linux to SIGKILL it when its parent dies (no-op elsewhere)."""
+    if not sys.platform.startswith("linux"):
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
 
 def port_is_free(port: int) -> bool:

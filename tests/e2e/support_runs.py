@@ -5,12 +5,14 @@ Not a test module: imported by test_archive_wait.py and test_page_status_help.py
 
 from __future__ import annotations
 
+import io
 import re
 import time
 import uuid
 from typing import Any
 from uuid import UUID
 
+import pandas as pd
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import FlowFilter, FlowFilterName
 from prefect.client.schemas.objects import FlowRun
@@ -125,3 +127,35 @@ def command_answer(driver: SlackDriver, reply: Any, timeout: float = 30) -> dict
     if reply.text:
         return reply.body if isinstance(reply.body, dict) else {"text": reply.body}
     return driver.wait_answer(reply.response_url, timeout=timeout)
+
+
+def start_archive(driver: SlackDriver, sandbox: Any, user: str, inc: dict[str, Any],
+                  previous_ts: str | None = None, interval: float = 0.2) -> dict[str, Any]:
+    """`/irbot archive`, then the announcement (the newest message with buttons)."""
+    reply = driver.command("archive", user, inc["channel_id"], inc["name"])
+    assert reply.status == 200, reply
+    return wait_announcement(sandbox, inc["channel_id"], previous_ts, interval)
+
+
+def wait_announcement(sandbox: Any, channel: str, previous_ts: str | None = None,
+                      interval: float = 0.2) -> dict[str, Any]:
+    def find() -> dict[str, Any] | None:
+        for msg in reversed(sandbox.messages(channel)):
+            if has_buttons(msg) and msg["ts"] != previous_ts:
+                return dict(msg)
+        return None
+    return wait_for(find, timeout=45, interval=interval, what="the archive announcement")
+
+
+def run_id_of(announcement: dict[str, Any]) -> str:
+    values = {str(b["value"]) for b in buttons(announcement)}
+    assert len(values) == 1, values
+    run_id = values.pop()
+    UUID(run_id)
+    return run_id
+
+
+def csv_of(sandbox: Any, key: str) -> pd.DataFrame:
+    files = [a for a in sandbox.jira_issue(key)["attachments"] if a["filename"].endswith(".csv")]
+    assert len(files) == 1, [a["filename"] for a in files]
+    return pd.read_csv(io.BytesIO(files[0]["content"]), dtype=str, keep_default_na=False)

@@ -6,7 +6,6 @@ Prefect cancellation) are started before the first test, to keep the module shor
 
 from __future__ import annotations
 
-import io
 import re
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -14,7 +13,6 @@ from typing import Any
 from uuid import UUID
 
 import httpx
-import pandas as pd
 import pytest
 from prefect.client.orchestration import get_client
 from prefect.deployments import run_deployment
@@ -30,14 +28,18 @@ from tests.conftest import ARCHIVE_DELAY_SECONDS
 from tests.e2e.support_runs import (
     buttons,
     command_answer,
+    csv_of,
     flow_runs,
     has_buttons,
     message_at,
     open_incidents,
     read_run,
+    run_id_of,
     run_state,
     slack_epoch,
+    start_archive,
     unique_title,
+    wait_announcement,
     wait_final,
     wait_state,
     wait_text,
@@ -89,32 +91,6 @@ def kicked_off(driver: SlackDriver, sandbox: Any, people: dict[str, str],
     return started
 
 
-def start_archive(driver: SlackDriver, sandbox: Any, user: str, inc: dict[str, Any],
-                  previous_ts: str | None = None, interval: float = 0.2) -> dict[str, Any]:
-    """`/irbot archive`, then the announcement (the newest message with buttons)."""
-    reply = driver.command("archive", user, inc["channel_id"], inc["name"])
-    assert reply.status == 200, reply
-    return wait_announcement(sandbox, inc["channel_id"], previous_ts, interval)
-
-
-def wait_announcement(sandbox: Any, channel: str, previous_ts: str | None = None,
-                      interval: float = 0.2) -> dict[str, Any]:
-    def find() -> dict[str, Any] | None:
-        for msg in reversed(sandbox.messages(channel)):
-            if has_buttons(msg) and msg["ts"] != previous_ts:
-                return dict(msg)
-        return None
-    return wait_for(find, timeout=45, interval=interval, what="the archive announcement")
-
-
-def run_id_of(announcement: dict[str, Any]) -> str:
-    values = {str(b["value"]) for b in buttons(announcement)}
-    assert len(values) == 1, values
-    run_id = values.pop()
-    UUID(run_id)
-    return run_id
-
-
 def archive_runs(channel_id: str) -> list[Any]:
     """Archive runs for a channel, without the deadline timers."""
     return [r for r in flow_runs("archive-incident", channel_id=channel_id)
@@ -147,12 +123,6 @@ def status_text(driver: SlackDriver, user: str, inc: dict[str, Any]) -> str:
     answer = driver.wait_answer(reply.response_url)
     assert answer.get("response_type", "ephemeral") == "ephemeral"
     return str(answer["text"])
-
-
-def csv_of(sandbox: Any, key: str) -> pd.DataFrame:
-    files = [a for a in sandbox.jira_issue(key)["attachments"] if a["filename"].endswith(".csv")]
-    assert len(files) == 1, [a["filename"] for a in files]
-    return pd.read_csv(io.BytesIO(files[0]["content"]), dtype=str, keep_default_na=False)
 
 
 def test_announcement_pending_answer_and_slack_cancel(driver: SlackDriver, sandbox: Any,

@@ -19,6 +19,7 @@ from tasks.messages import (
     exec_channel_name,
     incident_channel_name,
     is_irbot_notice,
+    notice_key,
     notice_metadata,
     slack_time,
 )
@@ -143,9 +144,17 @@ def test_is_irbot_notice(message: dict[str, Any], is_notice: bool) -> None:
 
 @pytest.mark.parametrize("kind", ["backup", "archive", "page"])
 def test_notice_metadata_shape(kind: str) -> None:
-    meta = notice_metadata(kind)
-    assert meta == {"event_type": NOTICE_EVENT_TYPE, "event_payload": {"kind": kind}}
+    meta = notice_metadata(kind, "run-1:x:abc")
+    assert meta == {"event_type": NOTICE_EVENT_TYPE,
+                    "event_payload": {"kind": kind, "key": "run-1:x:abc"}}
     assert re.fullmatch(r"[a-z0-9_]+", meta["event_type"])
+
+
+def test_notice_key_is_stable_and_distinct() -> None:
+    assert notice_key("r1", "backup", "Saved.") == notice_key("r1", "backup", "Saved.")
+    assert notice_key("r1", "backup", "Saved.") != notice_key("r2", "backup", "Saved.")
+    assert notice_key("r1", "backup", "Saved.") != notice_key("r1", "backup", "Failed.")
+    assert notice_key("r1", "backup", "Saved.").startswith("r1:backup:")
 
 
 def test_slack_time_has_epoch_and_utc_fallback() -> None:

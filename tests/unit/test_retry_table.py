@@ -12,7 +12,7 @@ from jira.exceptions import JIRAError
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.slack_response import SlackResponse
 
-from tasks.retry import is_transient
+from tasks.retry import MAX_RETRY_AFTER_SECONDS, is_transient, retry_after_seconds
 
 
 def slack_error(status: int, error: str) -> SlackApiError:
@@ -36,10 +36,11 @@ def urllib_error(code: int) -> urllib.error.HTTPError:
 @pytest.mark.parametrize(
     ("exc", "transient"),
     [
-        (slack_error(429, "ratelimited"), True),
+        # Slack 429s belong to slack-sdk's RateLimitErrorRetryHandler alone (one retry layer).
+        (slack_error(429, "ratelimited"), False),
         (slack_error(500, "internal_error"), True),
         (slack_error(503, "whatever"), True),
-        (slack_error(200, "ratelimited"), True),
+        (slack_error(200, "ratelimited"), False),
         (slack_error(200, "internal_error"), True),
         (slack_error(200, "fatal_error"), True),
         (slack_error(200, "service_unavailable"), True),
@@ -82,3 +83,34 @@ def urllib_error(code: int) -> urllib.error.HTTPError:
 )
 def test_is_transient(exc: BaseException, transient: bool) -> None:
     assert is_transient(exc) is transient
+
+
+def jira_error(status: int, headers: dict[str, str]) -> JIRAError:
+    response = requests.Response()
+    response.status_code = status
+    response.headers.update(headers)
+    return JIRAError("busy", status_code=status, response=response)
+
+
+def pd_error(status: int, headers: dict[str, str]) -> httpx.HTTPStatusError:
+    request = httpx.Request("POST", "https://events.pagerduty.com/v2/enqueue")
+    response = httpx.Response(status, request=request, headers=headers)
+    return httpx.HTTPStatusError(f"HTTP {status}", request=request, response=response)
+
+
+@pytest.mark.parametrize(
+    ("exc", "seconds"),
+    [
+        (jira_error(429, {"Retry-After": "7"}), 7.0),
+        (jira_error(429, {}), 0.0),
+        (jira_error(503, {"Retry-After": "7"}), 0.0),
+        (jira_error(429, {"Retry-After": "soon"}), 0.0),
+        (jira_error(429, {"Retry-After": "3600"}), float(MAX_RETRY_AFTER_SECONDS)),
+        (pd_error(429, {"Retry-After": "2"}), 2.0),
+        (pd_error(500, {"Retry-After": "2"}), 0.0),
+        (slack_error(429, "ratelimited"), 0.0),
+        (ValueError("bug"), 0.0),
+    ],
+)
+def test_retry_after_seconds(exc: BaseException, seconds: float) -> None:
+    assert retry_after_seconds(exc) == seconds

@@ -1,0 +1,105 @@
+"""Facts about Prefect runs that flows act on, and the automations that keep runs durable.
+
+- A crashed run (its process killed: an OOM, a deploy, a host reboot) is re-run by the
+  "heal" automation: it moves the run back to Scheduled, like the Prefect UI's Retry button,
+  and every flow skips on the re-run what the crashed attempt had already done.
+- A crash loop is bounded: a run that crashed `MAX_CRASHES` times fails instead of re-running.
+"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.objects import StateType
+from prefect.exceptions import ObjectNotFound
+
+# Flow names, as in DESIGN.md; the automation matches runs of these flows only.
+FLOW_NAMES = ("create-incident", "backup-incident", "archive-incident", "page-team")
+HEAL_AUTOMATION = "irbot: re-run crashed runs"
+MAX_CRASHES = 3
+
+
+class CrashLoop(RuntimeError):
+    """This run crashed too often: re-running it again would likely crash again."""
+
+
+def run_state(run_id: str) -> str | None:
+    """The run's state type (e.g. "PAUSED"), or None if there is no such run."""
+    with get_client(sync_client=True) as client:
+        try:
+            run = client.read_flow_run(UUID(run_id))
+        except (ObjectNotFound, ValueError):
+            return None
+    return run.state.type.value if run.state else None
+
+
+def past_state_types(run_id: str) -> list[StateType]:
+    """Every state the run has been in, oldest first."""
+    with get_client(sync_client=True) as client:
+        return [s.type for s in client.read_flow_run_states(UUID(run_id))]
+
+
+def was_suspended(run_id: str) -> bool:
+    """True when the run has waited (Paused/Suspended) before: this is a re-run after it."""
+    return StateType.PAUSED in past_state_types(run_id)
+
+
+def refuse_crash_loop(run_id: str, run_count: int) -> None:
+    """Fail, rather than run again, a run that already crashed MAX_CRASHES times."""
+    if run_count <= 1:
+        return  # a first attempt: nothing to count, no API call
+    crashes = past_state_types(run_id).count(StateType.CRASHED)
+    if crashes >= MAX_CRASHES:
+        raise CrashLoop(f"This run crashed {crashes} times; irbot stops re-running it. "
+                        "Its earlier attempts' logs say why; retry it from the Prefect UI "
+                        "once the cause is fixed.")
+
+
+def remove_scheduled_run(run_id: str | None) -> None:
+    """Delete a run that has not started (a timer no longer needed).
+
+    Deleted, not cancelled: a Cancelled event would wake the cancellation announcer for a
+    run nobody cancelled. A run that has already started is left alone to finish by itself.
+    """
+    if not run_id:
+        return
+    with get_client(sync_client=True) as client:
+        try:
+            run = client.read_flow_run(UUID(run_id))
+        except ObjectNotFound:
+            return
+        if run.state is not None and run.state.type == StateType.SCHEDULED:
+            try:
+                client.delete_flow_run(UUID(run_id))
+            except ObjectNotFound:
+                pass
+
+
+def ensure_heal_automation() -> None:
+    """Create the automation that re-runs crashed irbot runs, unless it exists."""
+    from prefect.automations import Automation
+    from prefect.events.actions import ChangeFlowRunState
+    from prefect.events.schemas.automations import EventTrigger, Posture
+
+    with get_client(sync_client=True) as client:
+        if client.read_automations_by_name(HEAL_AUTOMATION):
+            return
+    Automation(
+        name=HEAL_AUTOMATION,
+        description="A crashed irbot run is scheduled again (up to "
+                    f"{MAX_CRASHES} crashes); its flow skips the steps already done.",
+        trigger=EventTrigger(
+            expect={"prefect.flow-run.Crashed"},
+            match_related={"prefect.resource.role": "flow",
+                           "prefect.resource.name": list(FLOW_NAMES)},
+            posture=Posture.Reactive, threshold=1),
+        actions=[ChangeFlowRunState(state=StateType.SCHEDULED, name="AwaitingRetry",
+                                    message="irbot: re-running a crashed run",
+                                    force=False)],
+    ).create()
+
+
+if __name__ == "__main__":  # `python -m tasks.runs`: for the worker path (serve does it itself)
+    ensure_heal_automation()
+    print(f"irbot: automation {HEAL_AUTOMATION!r} is in place")

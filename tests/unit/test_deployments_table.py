@@ -1,0 +1,39 @@
+"""prefect.yaml and `irbot serve` describe the same deployments and the same automation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from flows.archive import cancellation_trigger
+from flows.runner import deployments
+
+PREFECT_YAML = Path(__file__).resolve().parents[2] / "prefect.yaml"
+
+
+def _yaml_deployments() -> dict[str, dict[str, Any]]:
+    spec = yaml.safe_load(PREFECT_YAML.read_text())
+    return {d["name"]: d for d in spec["deployments"]}
+
+
+def test_serve_and_prefect_yaml_name_the_same_deployments() -> None:
+    served = {d.name: d for d in deployments()}
+    assert set(served) == set(_yaml_deployments())
+    for name, deployment in _yaml_deployments().items():
+        module, _, function = deployment["entrypoint"].partition(":")
+        assert served[name].entrypoint.endswith(function), (name, served[name].entrypoint)
+        assert Path(module).stem in served[name].entrypoint
+
+
+def test_archive_cancellation_trigger_is_the_same_in_both() -> None:
+    [from_yaml] = _yaml_deployments()["archive"]["triggers"]
+    trigger = cancellation_trigger()
+    assert from_yaml["name"] == trigger.name
+    assert set(from_yaml["expect"]) == trigger.expect
+    assert from_yaml["match_related"] == trigger.model_dump(mode="json")["match_related"]
+    assert from_yaml["parameters"] == trigger.parameters
+    served = {d.name: d for d in deployments()}
+    assert [t.name for t in served["archive"].triggers] == [trigger.name]
+    assert all(not d.triggers for name, d in served.items() if name != "archive")
