@@ -96,6 +96,10 @@ def command_fields_missing(rng: random.Random, o: Origin) -> Built:
         del fields[name]
     if "command" in fields and rng.random() < 0.1:
         fields["command"] = "/someone-elses-command"
+    for name in ("user_id", "channel_id", "response_url", "trigger_id"):
+        if name in fields and rng.random() < 0.1:
+            fields[name] = rng.choice(["u1", "C 1", "../C1", "\u202eC1", "ftp://x", "http://",
+                                       "\u00e9" * 3, "x" * 300])
     return urlencode(fields), FORM
 
 

@@ -6,10 +6,15 @@ run) may still be missing, and then the listener answers instead of starting any
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Mapping
 from typing import Any
 
+# Slack's user, channel and team ids: uppercase letters and digits. Anything else would be
+# looked up (Prefect block names, Slack API calls) and fail after the ack, out of sight.
+_SLACK_ID = re.compile(r"[A-Z0-9]{2,40}")
+_IDS = frozenset({"user_id", "channel_id"})
 # How a responder would call what is missing.
 _SAID = {"user_id": "who you are", "channel_id": "which channel you are in",
          "trigger_id": "a trigger for the form", "response_url": "where to answer you"}
@@ -21,17 +26,23 @@ def text_of(body: Mapping[str, Any], key: str) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
+def slack_id(value: str) -> str:
+    """The value if it is shaped like a Slack id, else ""."""
+    return value if _SLACK_ID.fullmatch(value) else ""
+
+
 def user_of(body: Mapping[str, Any]) -> str:
     """Who acted on an interactivity payload (`user.id`; Bolt also accepts a bare id)."""
     user = body.get("user")
     if isinstance(user, Mapping):
-        return text_of(user, "id")
-    return user.strip() if isinstance(user, str) else ""
+        return slack_id(text_of(user, "id"))
+    return slack_id(user.strip()) if isinstance(user, str) else ""
 
 
 def missing(body: Mapping[str, Any], *keys: str) -> list[str]:
-    """The keys whose value is empty or not a string."""
-    return [key for key in keys if not text_of(body, key)]
+    """The keys whose value is empty or not a string (nor a Slack id, for user and channel)."""
+    return [key for key in keys
+            if not (slack_id(text_of(body, key)) if key in _IDS else text_of(body, key))]
 
 
 def missing_text(keys: list[str]) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 # The interactivity types webhook/listeners.py has listeners for. A listener for a new type
 # (view_closed, shortcut, ...) must add it here, or the guard keeps answering 404 for it.
@@ -42,7 +43,21 @@ def _is_ref(value: Any) -> bool:
         _is_text(value.get(k)) for k in ("id", "team_id", "enterprise_id"))
 
 
+def _is_url(value: Any) -> bool:
+    """An http(s) URL a client library will accept ("" too: listeners treat it as missing)."""
+    if value is None or value == "":
+        return True
+    if not isinstance(value, str) or not value.isascii() or any(c <= " " for c in value):
+        return False
+    try:
+        parts = urlsplit(value)
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        return False
+    return parts.scheme in ("https", "http") and bool(parts.hostname)
+
+
 TEXT = Expect(_is_text, "a string")
+URL = Expect(_is_url, "an http(s) URL")
 REF = Expect(_is_ref, "an id or an object with string ids")
 OBJECT = Expect(lambda v: isinstance(v, dict), "an object")
 OBJECT_OR_NULL = Expect(lambda v: v is None or isinstance(v, dict), "an object")
@@ -52,9 +67,11 @@ OBJECTS = Expect(lambda v: isinstance(v, list) and all(isinstance(x, dict) for x
 # Every field Bolt reads from a body of any kind. In a form body every value is a string, so the
 # object-valued ones cannot appear there at all.
 ENVELOPE: dict[str, Expect] = {
-    **dict.fromkeys(("type", "token", "trigger_id", "api_app_id", "response_url", "team_id",
-                     "user_id", "channel_id", "enterprise_id", "thread_ts",
-                     "function_execution_id", "bot_access_token"), TEXT),
+    **dict.fromkeys(("type", "token", "trigger_id", "api_app_id", "team_id", "user_id",
+                     "channel_id", "enterprise_id", "thread_ts", "function_execution_id",
+                     "bot_access_token"), TEXT),
+    # Bolt's respond() posts to it (after the ack, where a failure reaches only the log).
+    "response_url": URL,
     **dict.fromkeys(("team", "user", "channel", "enterprise"), REF),
     # Bolt calls .get on these whenever the key is present, even when it holds null.
     **dict.fromkeys(("view", "event"), OBJECT),
@@ -86,8 +103,8 @@ def _nested_problem(body: Mapping[str, Any]) -> str | None:
         if problem or "authorizations" in auth:
             return problem or "`authorizations[]` must not nest authorizations"
     for item in body.get("response_urls") or []:
-        if not _is_text(item.get("response_url")):
-            return "`response_urls[].response_url` must be a string"
+        if not _is_url(item.get("response_url")):
+            return "`response_urls[].response_url` must be an http(s) URL"
     view = body.get("view")
     if isinstance(view, dict):
         problem = _bad_field(view, VIEW, "view.")

@@ -24,6 +24,8 @@ def test_text_of(body: dict[str, Any], expected: str) -> None:
     ({"user": {"id": "U1", "name": "a"}}, "U1"), ({"user": "U2"}, "U2"), ({"user": {}}, ""),
     ({"user": {"id": 5}}, ""), ({"user": None}, ""), ({"user": [1]}, ""), ({}, ""),
     ({"user_id": "U3"}, ""),  # a slash command's field, not a payload's
+    ({"user": {"id": "u1"}}, ""), ({"user": "U 1"}, ""), ({"user": {"id": "\u00dc1"}}, ""),
+    ({"user": {"id": "../U1"}}, ""),
 ])
 def test_user_of(body: dict[str, Any], expected: str) -> None:
     assert user_of(body) == expected
@@ -34,6 +36,15 @@ def test_missing_names_every_empty_field_in_order() -> None:
     assert missing(body, "user_id", "channel_id", "trigger_id", "response_url") == [
         "channel_id", "trigger_id", "response_url"]
     assert missing(body, "user_id") == []
+
+
+@pytest.mark.parametrize(("channel", "readable"), [
+    ("C0123ABCD", True), ("G8PSS9T3V", True), ("c0123", False), ("C 1", False),
+    ("../C1", False), ("C1/../x", False), ("\u0421123", False), ("C", False), ("C" * 41, False),
+])
+def test_user_and_channel_must_look_like_slack_ids(channel: str, readable: bool) -> None:
+    assert (missing({"user_id": "U1", "channel_id": channel}, "user_id", "channel_id")
+            == ([] if readable else ["channel_id"]))
 
 
 def test_missing_text_says_what_was_missing_in_words() -> None:
