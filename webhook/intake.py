@@ -37,7 +37,7 @@ async def admit(request: Request, verifier: SignatureVerifier) -> bytes | Refusa
     """The raw body, for Bolt; or why not (logged once, without anything from the body)."""
     refusal = await _screen(request, verifier)
     if isinstance(refusal, bytes):
-        return refusal
+        return refusal  # admitted: the body, as read
     if refusal.status == 401:
         # Anyone can send these, so they must not flood an operator's warnings (Bolt: info).
         log.info("Refused a Slack request: %d, %s", refusal.status, refusal.reason)

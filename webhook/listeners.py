@@ -144,7 +144,8 @@ def register(app: AsyncApp, settings: Settings, prefect: Handoff,
         if not user or not view_id:
             # Without them there is no requester and no idempotency key: say so in the modal.
             log.warning("Incident form submitted without %s: refused in the form",
-                        "a user" if not user else "a view id")
+                        ", ".join(w for w, there in (("a user", user), ("a view id", view_id))
+                                  if not there))
             await ack(response_action="errors", errors={PEOPLE: replies.FORM_UNREADABLE})
             return
         await ack()
@@ -169,12 +170,13 @@ def register(app: AsyncApp, settings: Settings, prefect: Handoff,
     async def archive_button(ack: Any, body: dict[str, Any], action: dict[str, Any],
                              respond: Respond, decision: str) -> None:
         await ack()
-        run_id, user = run_id_of(action.get("value")), user_of(body)
-        if run_id is None or not user or not text_of(body, "response_url"):
-            log.warning("Archive button without %s: nothing resumed",
-                        "a run id" if run_id is None else "a user" if not user
-                        else "a response_url")
-            if text_of(body, "response_url"):
+        run_id, user, answerable = (run_id_of(action.get("value")), user_of(body),
+                                    bool(text_of(body, "response_url")))
+        if run_id is None or not user or not answerable:
+            lacking = [what for what, there in (("a run id", run_id), ("a user", user),
+                                                ("a response_url", answerable)) if not there]
+            log.warning("Archive button without %s: nothing resumed", ", ".join(lacking))
+            if answerable:
                 await respond(text=replies.BUTTON_UNREADABLE, response_type="ephemeral",
                               replace_original=False)
             return
