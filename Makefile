@@ -32,6 +32,7 @@ bench: $(STAMP)
 	$(PY) -m bench.webhook_ack
 	$(PY) -m bench.backup_cost
 	$(PY) -m bench.create_latency
+	$(PY) -m bench.malformed_fuzz
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache *.egg-info

@@ -27,7 +27,6 @@ import httpx
 
 from bench.common import (
     REPO_ROOT,
-    SIGNING_SECRET,
     Workdir,
     cpu_seconds,
     irbot_env,
@@ -44,6 +43,7 @@ from bench.common import (
 from bench.loadgen import RawClient, Sample, build_post, open_loop
 from sandbox import Sandbox
 from sandbox.signing import sign, slash_command_body
+from sandbox.stack import SIGNING_SECRET  # what bench.common.irbot_env configures
 from webhook.supervisor import free_port, wait_healthy
 
 GOAL_P99_MS = 50.0

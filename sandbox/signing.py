@@ -17,10 +17,12 @@ DEFAULT_TEAM_DOMAIN = "sandbox"
 DEFAULT_VERIFICATION_TOKEN = "sandbox-verification-token"
 
 
-def sign(signing_secret: str, body: str, timestamp: int | None = None) -> dict[str, str]:
-    """Headers for a request body signed as Slack signs it (v0 HMAC-SHA256)."""
+def sign(signing_secret: str, body: str | bytes,
+         timestamp: int | None = None) -> dict[str, str]:
+    """Headers for a request body signed as Slack signs it (v0 HMAC-SHA256 over the raw bytes)."""
     ts = int(time.time()) if timestamp is None else timestamp
-    base = f"v0:{ts}:{body}".encode()
+    raw = body if isinstance(body, bytes) else body.encode()
+    base = f"v0:{ts}:".encode() + raw
     digest = hmac.new(signing_secret.encode(), base, hashlib.sha256).hexdigest()
     return {
         "X-Slack-Signature": f"v0={digest}",
@@ -52,7 +54,8 @@ def slash_command_body(
     })
 
 
-def _payload_body(payload: dict[str, Any]) -> str:
+def payload_body(payload: dict[str, Any]) -> str:
+    """An interactivity body: one form field `payload` holding the JSON."""
     return urlencode({"payload": json.dumps(payload, separators=(",", ":"))})
 
 
@@ -62,12 +65,22 @@ def _user(user_id: str, user_name: str, team_id: str) -> dict[str, str]:
 
 def view_submission_body(
     *, view: dict[str, Any], values: dict[str, Any], user_id: str, user_name: str,
+    team_id: str, trigger_id: str | None = None,
+) -> str:
+    """A modal submit, as the form body Slack posts."""
+    return payload_body(view_submission_payload(
+        view=view, values=values, user_id=user_id, user_name=user_name, team_id=team_id,
+        trigger_id=trigger_id))
+
+
+def view_submission_payload(
+    *, view: dict[str, Any], values: dict[str, Any], user_id: str, user_name: str,
     team_id: str, api_app_id: str = DEFAULT_APP_ID, trigger_id: str | None = None,
     team_domain: str = DEFAULT_TEAM_DOMAIN, token: str = DEFAULT_VERIFICATION_TOKEN,
-) -> str:
+) -> dict[str, Any]:
     """A modal submit: `view` is the view as views.open returned it, `values` its input."""
     submitted = {**view, "state": {"values": values}}
-    return _payload_body({
+    return {
         "type": "view_submission",
         "team": {"id": team_id, "domain": team_domain},
         "user": _user(user_id, user_name, team_id),
@@ -78,19 +91,32 @@ def view_submission_body(
         "response_urls": [],
         "is_enterprise_install": False,
         "enterprise": None,
-    })
+    }
 
 
 def block_actions_body(
     *, action_id: str, value: str, block_id: str, user_id: str, user_name: str,
     channel_id: str, message_ts: str, team_id: str, response_url: str, trigger_id: str,
+    message: dict[str, Any] | None = None, button_text: str | None = None,
+) -> str:
+    """A button click, as the form body Slack posts."""
+    return payload_body(block_actions_payload(
+        action_id=action_id, value=value, block_id=block_id, user_id=user_id,
+        user_name=user_name, channel_id=channel_id, message_ts=message_ts, team_id=team_id,
+        response_url=response_url, trigger_id=trigger_id, message=message,
+        button_text=button_text))
+
+
+def block_actions_payload(
+    *, action_id: str, value: str, block_id: str, user_id: str, user_name: str,
+    channel_id: str, message_ts: str, team_id: str, response_url: str, trigger_id: str,
     message: dict[str, Any] | None = None, channel_name: str = "",
     api_app_id: str = DEFAULT_APP_ID, team_domain: str = DEFAULT_TEAM_DOMAIN,
     token: str = DEFAULT_VERIFICATION_TOKEN, button_text: str | None = None,
-) -> str:
+) -> dict[str, Any]:
     """A button click on a message (the only interactive element this project uses)."""
     action_ts = f"{time.time():.6f}"
-    return _payload_body({
+    return {
         "type": "block_actions",
         "user": _user(user_id, user_name, team_id),
         "api_app_id": api_app_id,
@@ -113,4 +139,4 @@ def block_actions_body(
             "type": "button",
             "action_ts": action_ts,
         }],
-    })
+    }

@@ -19,7 +19,15 @@ from webhook import handoff, replies
 from webhook.commands import parse_command
 from webhook.handoff import Handoff
 from webhook.incidents import IncidentDirectory
-from webhook.modal import CALLBACK_ID, create_modal, origin_channel, read_submission
+from webhook.modal import (
+    CALLBACK_ID,
+    PEOPLE,
+    create_modal,
+    origin_channel,
+    read_submission,
+    submitted_values,
+)
+from webhook.reading import missing, missing_text, run_id_of, text_of, user_of
 
 log = logging.getLogger("irbot.webhook")
 Respond = Callable[..., Awaitable[Any]]
@@ -56,13 +64,22 @@ def register(app: AsyncApp, settings: Settings, prefect: Handoff,
     async def irbot_command(ack: Any, command: dict[str, Any], respond: Respond,
                             client: AsyncWebClient) -> None:
         """Route `/irbot <subcommand>`."""
-        cmd = parse_command(command.get("text", ""))
-        user, channel = command["user_id"], command["channel_id"]
-        channel_name = str(command.get("channel_name", ""))
-        trigger = command.get("trigger_id", uuid.uuid4().hex)
+        cmd = parse_command(text_of(command, "text"))
         if cmd.name == "help":
             await ack(text=replies.help_text(cmd.problem))
             return
+        # Everything but help acts for someone somewhere, and may answer after the ack.
+        needed = ("user_id", "channel_id", "response_url") + (
+            ("trigger_id",) if cmd.name == "create" else ())
+        lacking = missing(command, *needed)
+        if lacking:
+            log.warning("/irbot %s without %s: answered, nothing started", cmd.name,
+                        ", ".join(lacking))
+            await ack(text=missing_text(lacking))
+            return
+        user, channel = text_of(command, "user_id"), text_of(command, "channel_id")
+        channel_name = text_of(command, "channel_name")
+        trigger = text_of(command, "trigger_id") or uuid.uuid4().hex
         if cmd.name == "page":
             team = cmd.args[0] if cmd.args else ""
             if cmd.problem or team not in settings.PAGERDUTY_ROUTING_KEYS:
@@ -82,8 +99,7 @@ def register(app: AsyncApp, settings: Settings, prefect: Handoff,
         await ack()
         if cmd.name == "create":
             try:
-                await client.views_open(trigger_id=command["trigger_id"],
-                                        view=create_modal(channel))
+                await client.views_open(trigger_id=trigger, view=create_modal(channel))
             except SlackApiError as exc:
                 await respond(text="Could not open the incident form "
                               f"(`{exc.response.get('error')}`). Please run `/irbot create` "
@@ -120,12 +136,19 @@ def register(app: AsyncApp, settings: Settings, prefect: Handoff,
     async def create_submitted(ack: Any, body: dict[str, Any], view: dict[str, Any],
                                client: AsyncWebClient) -> None:
         """Refuse bad input inside the modal; otherwise close it and start the create flow."""
-        request = read_submission(view.get("state", {}).get("values", {}))
+        request = read_submission(submitted_values(view))
         if isinstance(request, dict):
             await ack(response_action="errors", errors=request)
             return
+        user, view_id, origin = user_of(body), text_of(view, "id"), origin_channel(view)
+        if not user or not view_id:
+            # Without them there is no requester and no idempotency key: say so in the modal.
+            log.warning("Incident form submitted without %s: refused in the form",
+                        ", ".join(w for w, there in (("a user", user), ("a view id", view_id))
+                                  if not there))
+            await ack(response_action="errors", errors={PEOPLE: replies.FORM_UNREADABLE})
+            return
         await ack()
-        user, origin = body["user"]["id"], origin_channel(view)
         params = {
             "requested_by": user, "invitees": request.invitees, "title": request.title,
             "severity": request.severity, "existing_case": request.existing_case,
@@ -134,7 +157,7 @@ def register(app: AsyncApp, settings: Settings, prefect: Handoff,
         }
         try:
             # One incident per modal, however often Slack delivers the submission.
-            await prefect.start_run(handoff.CREATE, params, f"create-{view['id']}")
+            await prefect.start_run(handoff.CREATE, params, f"create-{view_id}")
         except Exception:
             log.exception("Could not start create-incident")
             await tell_user(client, origin, user, replies.PREFECT_DOWN.format(what="incident"))
@@ -147,9 +170,18 @@ def register(app: AsyncApp, settings: Settings, prefect: Handoff,
     async def archive_button(ack: Any, body: dict[str, Any], action: dict[str, Any],
                              respond: Respond, decision: str) -> None:
         await ack()
+        run_id, user, answerable = (run_id_of(action.get("value")), user_of(body),
+                                    bool(text_of(body, "response_url")))
+        if run_id is None or not user or not answerable:
+            lacking = [what for what, there in (("a run id", run_id), ("a user", user),
+                                                ("a response_url", answerable)) if not there]
+            log.warning("Archive button without %s: nothing resumed", ", ".join(lacking))
+            if answerable:
+                await respond(text=replies.BUTTON_UNREADABLE, response_type="ephemeral",
+                              replace_original=False)
+            return
         async with reporting(respond, "archive decision"):
-            outcome = await prefect.resume_archive(str(action.get("value", "")), decision,
-                                                   body["user"]["id"])
+            outcome = await prefect.resume_archive(run_id, decision, user)
             if outcome is handoff.Resumed.ALREADY_DECIDED:
                 await respond(text="This archive was already decided (or is over); your click "
                               "changed nothing.", response_type="ephemeral",

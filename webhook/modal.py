@@ -77,23 +77,45 @@ class CreateRequest:
 
 
 def _value(values: dict[str, Any], block_id: str) -> dict[str, Any]:
-    block = values.get(block_id) or {}
+    # Slack's shape is {block_id: {action_id: {...}}}; anything else reads as left empty.
+    block = values.get(block_id)
+    if not isinstance(block, dict) or not block:
+        return {}
     action = block.get(block_id)
-    if action is None and block:  # tolerate another action_id inside our block
+    if action is None:  # tolerate another action_id inside our block
         action = next(iter(block.values()))
-    return action or {}
+    return action if isinstance(action, dict) else {}
 
 
 def _text(values: dict[str, Any], block_id: str) -> str:
-    return str(_value(values, block_id).get("value") or "").strip()
+    value = _value(values, block_id).get("value")
+    return value.strip() if isinstance(value, str) else ""
 
 
 def _users(values: dict[str, Any], block_id: str) -> list[str]:
-    return [str(u) for u in _value(values, block_id).get("selected_users") or []]
+    users = _value(values, block_id).get("selected_users")
+    return [u for u in users if isinstance(u, str) and u] if isinstance(users, list) else []
 
 
 def _ticked(values: dict[str, Any], block_id: str) -> bool:
-    return bool(_value(values, block_id).get("selected_options"))
+    options = _value(values, block_id).get("selected_options")
+    return isinstance(options, list) and bool(options)
+
+
+def _selected(values: dict[str, Any], block_id: str) -> str | None:
+    """The chosen option's value; None when nothing is chosen, "" when it is unreadable."""
+    option = _value(values, block_id).get("selected_option")
+    if option is None:
+        return None
+    value = option.get("value") if isinstance(option, dict) else None
+    return value if isinstance(value, str) else ""
+
+
+def submitted_values(view: dict[str, Any]) -> dict[str, Any]:
+    """`view.state.values`, or {} when the submission carries none."""
+    state = view.get("state")
+    values = state.get("values") if isinstance(state, dict) else None
+    return values if isinstance(values, dict) else {}
 
 
 def read_submission(values: dict[str, Any]) -> CreateRequest | dict[str, str]:
@@ -105,8 +127,8 @@ def read_submission(values: dict[str, Any]) -> CreateRequest | dict[str, str]:
     create_new = _ticked(values, NEW_CASE)
     exec_channel = _ticked(values, EXEC)
     exec_people = _users(values, EXEC_PEOPLE)
-    selected = _value(values, SEVERITY).get("selected_option") or {}
-    severity = str(selected.get("value") or "SEV-3")
+    chosen = _selected(values, SEVERITY)
+    severity = "SEV-3" if chosen is None else chosen
 
     if not people:
         errors[PEOPLE] = "Choose at least one person to invite."
@@ -132,9 +154,10 @@ def read_submission(values: dict[str, Any]) -> CreateRequest | dict[str, str]:
 
 def origin_channel(view: dict[str, Any]) -> str | None:
     """The channel `/irbot create` was typed in, from private_metadata."""
+    raw = view.get("private_metadata")
     try:
-        meta = json.loads(view.get("private_metadata") or "{}")
-    except ValueError:
+        meta = json.loads(raw) if isinstance(raw, str) and raw else {}
+    except (ValueError, RecursionError):
         return None
     channel = meta.get("channel_id") if isinstance(meta, dict) else None
-    return str(channel) if channel else None
+    return channel if isinstance(channel, str) and channel else None

@@ -13,6 +13,12 @@ NOT_AN_INCIDENT = ("This channel is not an open incident, so there is nothing to
 PREFECT_DOWN = ("irbot could not start the {what} right now (its workflow service did not "
                 "answer). Nothing was changed; please try again in a minute.")
 
+# Answers to requests Slack sent without what irbot needs (the guard let their shape through).
+FORM_UNREADABLE = ("Slack sent this form without saying who submitted it or which form it is, so "
+                   "irbot created nothing. Please close it and run `/irbot create` again.")
+BUTTON_UNREADABLE = ("This button does not name an archive irbot can find, so your click "
+                     "changed nothing.")
+
 
 _VERBS = {"backup": "back up", "archive": "archive", "status": "show"}
 
