@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from prefect import flow, get_run_logger
+from prefect.runtime import flow_run
 from slack_sdk.errors import SlackApiError
 
 from tasks import jira as jira_tasks
@@ -12,6 +13,7 @@ from tasks import pagerduty
 from tasks import slack as slack_tasks
 from tasks.clients import jira_client, slack_client
 from tasks.errors import IrbotError
+from tasks.runs import refuse_crash_loop
 from tasks.settings import get_settings
 from tasks.state import find_incident
 
@@ -20,6 +22,7 @@ from tasks.state import find_incident
 def page_team(channel_id: str, team: str, message: str = "",
               requested_by: str | None = None) -> dict[str, Any]:
     """Page an on-call team about this incident (or, outside one, about this channel)."""
+    refuse_crash_loop(str(flow_run.id), int(flow_run.run_count or 1))
     settings = get_settings()
     slack = slack_client(settings)
     state = find_incident(channel_id)

@@ -174,13 +174,14 @@ def irbot_settings(sb: Sandbox, prefect_url: str, home: Path) -> dict[str, str]:
             "PREFECT_API_URL": f"{prefect_url}/api"}
 
 
-def start_serve(children: Children, env: dict[str, str]) -> tuple[Child, str]:
+def start_serve(children: Children, env: dict[str, str], port: int | None = None,
+                log_name: str = "irbot-serve.log") -> tuple[Child, str]:
     """`irbot serve` exactly as an operator runs it."""
-    port = free_port()
+    port = port or free_port()
     irbot = Path(sys.executable).with_name("irbot")
     base = f"http://127.0.0.1:{port}"
     child = children.start("irbot serve", [str(irbot), "serve", "--port", str(port)], env,
-                           "irbot-serve.log", f"{base}/health")
+                           log_name, f"{base}/health")
     return child, base
 
 
@@ -236,6 +237,7 @@ class Story:
     security: str = ""
     inc: Incident = field(default_factory=Incident)
     csv_path: Path = DEMO_DIR / "transcript.csv"
+    restart_serve: Callable[[], Child] | None = None  # a deploy: stop serve, start it again
     _mark: int = 0
 
     # helpers ------------------------------------------------------------------------------
@@ -553,6 +555,7 @@ class Story:
                                     "Last word before the archive: root cause was a leaked "
                                     "contractor password list")
         self.tl.step("bob", "posts during the wait: \"Last word before the archive: …\"")
+        self.restart_during_the_wait(msg)
         self.wait(lambda: self.sb.channel(self.inc.channel)["is_archived"],
                   "the incident channel to be archived", timeout=WAIT_SECONDS + 30)
         self.tl.step("slack", f"#{self.inc.name} archived "
@@ -580,6 +583,22 @@ class Story:
         self.show_calls()
         reply = self.in_incident("alice", "backup")
         self.tl.detail("answer", self.plain(self.answer(reply, "the answer after archiving")))
+
+    def restart_during_the_wait(self, msg: dict[str, Any]) -> None:
+        """A deploy mid-incident: the pending archive is suspended in Prefect, not in a process,
+        so stopping `irbot serve` loses nothing and the new one picks the story up."""
+        if self.restart_serve is None:
+            return
+        run_id = str(next(e["value"] for b in msg["blocks"] if b["type"] == "actions"
+                          for e in b["elements"]))
+        self.wait(lambda: self.run_state(run_id) == "PAUSED", "the archive run to be suspended")
+        self.tl.step("operator", "restarts irbot serve during the wait (a deploy)")
+        stopped = time.monotonic()
+        self.serve.stop()
+        self.tl.detail("prefect", f"archive run {run_id[:8]}… is {self.run_state(run_id)} "
+                                  "in Prefect with irbot stopped: no process holds it")
+        self.serve = self.restart_serve()
+        self.tl.step("setup", f"irbot serve is back after {time.monotonic() - stopped:.1f} s")
 
     def prefect_runs(self) -> None:
         """Every flow run of the story, with a link into the local Prefect UI."""
@@ -619,7 +638,7 @@ def play(story: Story) -> None:
     story.status()
     say("── g. archive, cancelled")
     cancelled = story.archive_cancelled()
-    say(f"── h. archive at the deadline ({ARCHIVE_DELAY_SECONDS} s)")
+    say(f"── h. archive at the deadline ({ARCHIVE_DELAY_SECONDS} s), irbot restarted meanwhile")
     story.archive_for_real(cancelled)
     story.prefect_runs()
 
@@ -641,14 +660,22 @@ def main() -> int:
         tl.step("setup", f"Prefect server healthy: {prefect_url} (log {prefect.log_path})")
         serve, webhook = start_serve(children, irbot_settings(sb, prefect_url, home))
         tl.step("setup", f"irbot serve ready: {webhook}/slack/events (log {serve.log_path})")
-        story = Story(sb, SlackDriver(webhook, SIGNING_SECRET, sb), serve, prefect_url, tl)
+        settings = irbot_settings(sb, prefect_url, home)
+        port = int(webhook.rsplit(":", 1)[1])
+
+        def restart() -> Child:
+            return start_serve(children, settings, port, "irbot-serve-restarted.log")[0]
+
+        story = Story(sb, SlackDriver(webhook, SIGNING_SECRET, sb), serve, prefect_url, tl,
+                      restart_serve=restart)
         try:
             story.seed()
             play(story)
         finally:
             story.driver.close()
         print(f"\nTranscript CSV: {story.csv_path.resolve()}")
-        print(f"Logs: {serve.log_path.resolve()}\n      {prefect.log_path.resolve()}")
+        logs = [c.log_path.resolve() for c in children.started]
+        print("Logs: " + "\n      ".join(str(p) for p in logs))
         prefect_cli = Path(sys.executable).with_name("prefect")
         print(f"Browse the runs after the demo: PREFECT_HOME={home.resolve()} {prefect_cli} "
               f"server start --port {prefect_url.rsplit(':', 1)[1]}")

@@ -88,6 +88,8 @@ class Supervisor:
         """Stop children newest first; each gets a grace period, then is killed."""
         self.stopping = True
         for name, proc in reversed(self.children):
+            if name == "runner":
+                crash_flow_runs(proc)
             if not stop_process(proc):
                 print(f"irbot: {name} did not stop in time and was killed", file=sys.stderr)
 
@@ -108,6 +110,51 @@ class Supervisor:
             time.sleep(0.2)
         self.stop()
         return code
+
+
+def group_members(pgid: int) -> list[int]:
+    """Processes of a process group other than its leader (Linux /proc; empty elsewhere)."""
+    members = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == pgid:
+            continue
+        try:
+            # Fields after the parenthesised command name: state ppid pgrp ...
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # gone meanwhile
+        if int(fields[2]) == pgid:
+            members.append(int(entry.name))
+    return members
+
+
+def crash_flow_runs(runner: subprocess.Popen[bytes], grace: float = _STOP_GRACE_SECONDS) -> None:
+    """Stop the runner's flow-run processes before the runner itself.
+
+    On SIGTERM Prefect's runner marks every run in flight Cancelled ("Runner is shutting
+    down"), which would lose them. A flow-run process that gets SIGTERM itself ends Crashed
+    instead, and the heal automation re-runs it once irbot is back (tasks/runs.py).
+    """
+    if runner.poll() is not None:
+        return
+    pids = group_members(runner.pid)
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    deadline = time.monotonic() + grace
+    while pids and time.monotonic() < deadline:
+        pids = [pid for pid in pids if Path(f"/proc/{pid}").exists()
+                and "Z" not in _proc_state(pid)]
+        time.sleep(0.1)
+
+
+def _proc_state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return "X"
 
 
 _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
