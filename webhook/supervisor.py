@@ -148,7 +148,7 @@ def _stop_starting(signum: int, frame: FrameType | None) -> None:
     raise _StopRequested(signal.Signals(signum).name)
 
 
-def serve(host: str, port: int) -> int:
+def serve(host: str, port: int, socket_mode: bool = False) -> int:
     """Run everything `irbot serve` promises; returns the exit code."""
     supervisor = Supervisor(prefect_env(os.environ))
     # From the first child on, a stop request must stop every child already started.
