@@ -170,8 +170,12 @@ class Sandbox:
         """Ask the app's connections to reconnect, as Slack's periodic refresh does."""
         return self._state.socket.disconnect(reason)
 
-    def socket_mute(self) -> int:
-        """Open connections go silent: still answering pings, delivering nothing."""
+    def socket_drop(self) -> int:
+        """Close the app's connections abruptly (no `disconnect` first)."""
+        return self._state.socket.drop()
+
+    def socket_mute(self) -> bool:
+        """The live connection goes silent: still answering pings, delivering nothing."""
         return self._state.socket.mute()
 
     def wait_socket(self, count: int = 1, timeout: float = 10.0) -> bool:

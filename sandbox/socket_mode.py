@@ -141,13 +141,25 @@ class SocketHub:
                                               "debug_info": {"host": "sandbox"}}))
         return len(targets)
 
-    def mute(self) -> int:
-        """Live connections stay open (pings answered) but their envelopes are lost."""
+    def drop(self) -> int:
+        """Close every connection without a word, as a network failure would."""
+        with self._lock:
+            targets = list(self._connections)
+        for conn in targets:
+            future = asyncio.run_coroutine_threadsafe(conn.websocket.close(code=1011), conn.loop)
+            try:
+                future.result(SEND_TIMEOUT_SECONDS)
+            except Exception:  # already closing
+                future.cancel()
+        return len(targets)
+
+    def mute(self) -> bool:
+        """The connection envelopes go to stays open (pings answered) but loses them."""
         with self._lock:
             live = [c for c in self._connections if not c.retiring]
-            for conn in live:
-                conn.muted = True
-            return len(live)
+            if live:
+                live[-1].muted = True
+            return bool(live)
 
     def wait_connections(self, count: int = 1, timeout: float = 10.0) -> bool:
         """Wait until at least `count` live connections are open."""

@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     # Operations: concurrent flow runs under `irbot serve`, and its local Prefect server's port.
     IRBOT_RUN_LIMIT: int = Field(default=20, ge=1)
     IRBOT_PREFECT_PORT: int = Field(default=4200, ge=1, le=65535)
+    # Socket Mode: reconnect a socket that has brought nothing for this long (0 = never). Bolt
+    # users report sockets that stay open but stop delivering after an idle reconnect.
+    IRBOT_SOCKET_IDLE_SECONDS: int = Field(default=900, ge=0)
     # Socket Mode: an app-level token (xapp-…, scope connections:write) instead of a public URL.
     SLACK_APP_TOKEN: SecretStr | None = None
     # CrowdStrike Falcon (optional): OAuth2 client credentials; only `irbot check` uses them yet.

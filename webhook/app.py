@@ -9,26 +9,17 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
-from slack_bolt.async_app import AsyncApp
 
-from tasks.clients import async_slack_client
 from tasks.settings import get_settings
+from webhook.bolt import build_bolt
 from webhook.guard import INVALID, signature_headers_malformed
 from webhook.handoff import Handoff
-from webhook.incidents import IncidentDirectory
-from webhook.listeners import register
 
 
 def create_api() -> FastAPI:
     """Build the webhook (uvicorn factory: `webhook.app:create_api`)."""
-    settings = get_settings()
-    bolt = AsyncApp(
-        client=async_slack_client(settings),
-        signing_secret=settings.SLACK_SIGNING_SECRET.get_secret_value(),
-    )
     prefect = Handoff()
-    register(bolt, settings, prefect, IncidentDirectory(prefect.load_incident))
-    handler = AsyncSlackRequestHandler(bolt)
+    handler = AsyncSlackRequestHandler(build_bolt(get_settings(), prefect))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
