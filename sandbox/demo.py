@@ -646,6 +646,8 @@ def keep_running(serve: Child, prefect_url: str, webhook: str, sb: Sandbox) -> N
     print(f"\nStill running: Prefect UI {prefect_url}  ·  irbot serve {webhook}  ·  sandbox "
           f"{sb.url}/_control/info")
     print("Press Ctrl-C to stop.", flush=True)
+    # A launcher may have started us with SIGINT ignored (a `&` job): Ctrl-C must still work.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         while serve.alive():
             time.sleep(0.5)
