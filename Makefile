@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install demo test lint typecheck pytest bench clean
+.PHONY: install demo demo-socket test lint typecheck pytest bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,8 +14,12 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# `make demo ARGS="--socket-mode --keep"` passes options on to `irbot demo`.
 demo: $(STAMP)
-	$(VENV)/bin/irbot demo
+	$(VENV)/bin/irbot demo $(ARGS)
+
+demo-socket: $(STAMP)
+	$(VENV)/bin/irbot demo --socket-mode $(ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

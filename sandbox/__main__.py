@@ -7,7 +7,8 @@ import signal
 import threading
 from types import FrameType
 
-from sandbox.local import Sandbox
+from sandbox.local import DEFAULT_APP_TOKEN, Sandbox
+from tasks.slack_scopes import BOT_SCOPES, scopes_header
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -19,6 +20,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jira-token", default="jira-sandbox-token")
     parser.add_argument("--jira-project", action="append", dest="jira_projects",
                         help="Jira project key (repeatable; default SEC)")
+    parser.add_argument("--app-token", default=DEFAULT_APP_TOKEN,
+                        help="Socket Mode's app-level token (xapp-…)")
+    parser.add_argument("--bot-scopes", default=",".join(BOT_SCOPES),
+                        help="scopes Slack reports for the bot token (default: the manifest's)")
     args = parser.parse_args(argv)
 
     stop = threading.Event()
@@ -32,7 +37,8 @@ def main(argv: list[str] | None = None) -> int:
     sandbox = Sandbox(bot_token=args.bot_token, jira_user=args.jira_user,
                       jira_token=args.jira_token,
                       jira_projects=tuple(args.jira_projects or ["SEC"]),
-                      host=args.host, port=args.port)
+                      host=args.host, port=args.port, app_token=args.app_token,
+                      bot_scopes=tuple(sorted(scopes_header(args.bot_scopes))))
     with sandbox:
         for label, value in (
             ("url", sandbox.url),

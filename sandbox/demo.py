@@ -9,6 +9,7 @@ from the sandbox. No configuration is needed: everything points at the emulators
 
 from __future__ import annotations
 
+import argparse
 import csv
 import io
 import os
@@ -28,7 +29,7 @@ from typing import IO, Any, TypeVar
 import httpx
 
 from sandbox import stack
-from sandbox.driver import Reply, SlackDriver, form_values, wait_for
+from sandbox.driver import Driver, Reply, SlackDriver, SocketDriver, form_values, wait_for
 from sandbox.local import Sandbox
 from sandbox.recording import RecordedRequest
 from sandbox.stack import SIGNING_SECRET
@@ -174,14 +175,14 @@ def irbot_settings(sb: Sandbox, prefect_url: str, home: Path) -> dict[str, str]:
             "PREFECT_API_URL": f"{prefect_url}/api"}
 
 
-def start_serve(children: Children, env: dict[str, str], port: int | None = None,
-                log_name: str = "irbot-serve.log") -> tuple[Child, str]:
-    """`irbot serve` exactly as an operator runs it."""
+def start_serve(children: Children, env: dict[str, str], socket_mode: bool = False,
+                port: int | None = None, log_name: str = "irbot-serve.log") -> tuple[Child, str]:
+    """`irbot serve` exactly as an operator runs it (its /health is 200 once the socket is up)."""
     port = port or free_port()
     irbot = Path(sys.executable).with_name("irbot")
     base = f"http://127.0.0.1:{port}"
-    child = children.start("irbot serve", [str(irbot), "serve", "--port", str(port)], env,
-                           log_name, f"{base}/health")
+    args = [str(irbot), "serve", "--port", str(port)] + ["--socket-mode"] * socket_mode
+    child = children.start("irbot serve", args, env, log_name, f"{base}/health")
     return child, base
 
 
@@ -229,7 +230,7 @@ class Story:
     """The responders' day, one method per step; each prints its part of the timeline."""
 
     sb: Sandbox
-    driver: SlackDriver
+    driver: Driver
     serve: Child
     prefect_url: str
     tl: Timeline
@@ -499,6 +500,18 @@ class Story:
         self.csv_path.write_bytes(attachment["content"])
         self.show_calls()
 
+    def socket_refresh(self) -> None:
+        """Slack's periodic refresh: the socket is asked to go, irbot opens a new one."""
+        sb = self.sb
+        opened = sb.socket_status()["opened"]
+        asked = time.monotonic()
+        sb.socket_disconnect("refresh_requested")
+        self.tl.step("slack", "asks irbot's socket to go away (disconnect: refresh_requested)")
+        self.wait(lambda: sb.socket_status()["opened"] > opened and sb.wait_socket(1, 0.1),
+                  "irbot to open a new Socket Mode connection")
+        self.tl.detail("irbot", f"new connection open {time.monotonic() - asked:.1f} s later "
+                                "(apps.connections.open, then hello); the story goes on")
+
     def page(self) -> None:
         self.mark()
         before = len(self.sb.pagerduty_events)
@@ -621,7 +634,7 @@ def _on_sigterm(signum: int, frame: FrameType | None) -> None:
     raise Interrupted
 
 
-def play(story: Story) -> None:
+def play(story: Story, socket_mode: bool = False) -> None:
     """The story in order; each step relies on the ones before it."""
     say = story.tl.heading
     say("── a. help")
@@ -632,6 +645,9 @@ def play(story: Story) -> None:
     first = story.first_backup(story.chat())
     say("── d. back up again: only what is new")
     story.second_backup(first)
+    if socket_mode:
+        say("── Slack refreshes the socket")
+        story.socket_refresh()
     say("── e. page a team")
     story.page()
     say("── f. status")
@@ -643,7 +659,32 @@ def play(story: Story) -> None:
     story.prefect_runs()
 
 
-def main() -> int:
+def keep_running(serve: Child, prefect_url: str, webhook: str, sb: Sandbox) -> None:
+    """`--keep`: everything stays up for clicking through the runs, until Ctrl-C."""
+    print(f"\nStill running: Prefect UI {prefect_url}  ·  irbot serve {webhook}  ·  sandbox "
+          f"{sb.url}/_control/info")
+    print("Press Ctrl-C to stop.", flush=True)
+    # A launcher may have started us with SIGINT ignored (a `&` job): Ctrl-C must still work.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        while serve.alive():
+            time.sleep(0.5)
+        print(f"demo: irbot serve exited with {serve.proc.returncode}", file=sys.stderr)
+    except (KeyboardInterrupt, Interrupted):
+        pass
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="irbot demo", description=__doc__.split("\n")[0])
+    parser.add_argument("--keep", action="store_true",
+                        help="leave the sandbox, Prefect and irbot serve running afterwards")
+    parser.add_argument("--socket-mode", action="store_true",
+                        help="irbot reaches the sandbox's Slack over Socket Mode")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
     signal.signal(signal.SIGTERM, _on_sigterm)
     shutil.rmtree(DEMO_DIR, ignore_errors=True)  # fresh each run: no state from last time
     home = DEMO_DIR / "prefect"
@@ -658,28 +699,42 @@ def main() -> int:
         tl.step("setup", f"sandbox: Slack, Jira and PagerDuty emulators on {sb.url}")
         prefect, prefect_url = start_prefect(children, home)
         tl.step("setup", f"Prefect server healthy: {prefect_url} (log {prefect.log_path})")
-        serve, webhook = start_serve(children, irbot_settings(sb, prefect_url, home))
-        tl.step("setup", f"irbot serve ready: {webhook}/slack/events (log {serve.log_path})")
-        settings = irbot_settings(sb, prefect_url, home)
+        env = irbot_settings(sb, prefect_url, home)
+        if args.socket_mode:
+            env["SLACK_APP_TOKEN"] = sb.app_token
+        serve, webhook = start_serve(children, env, args.socket_mode)
+        driver: Driver
+        if args.socket_mode:
+            tl.step("setup", f"irbot serve ready in Socket Mode: connected to the sandbox's Slack "
+                             f"over a WebSocket; health at {webhook}/health (log "
+                             f"{serve.log_path})")
+            driver = SocketDriver(sb)
+        else:
+            tl.step("setup", f"irbot serve ready: {webhook}/slack/events (log {serve.log_path})")
+            driver = SlackDriver(webhook, SIGNING_SECRET, sb)
         port = int(webhook.rsplit(":", 1)[1])
 
         def restart() -> Child:
-            return start_serve(children, settings, port, "irbot-serve-restarted.log")[0]
+            return start_serve(children, env, args.socket_mode, port,
+                               "irbot-serve-restarted.log")[0]
 
-        story = Story(sb, SlackDriver(webhook, SIGNING_SECRET, sb), serve, prefect_url, tl,
-                      restart_serve=restart)
+        story = Story(sb, driver, serve, prefect_url, tl, restart_serve=restart)
         try:
             story.seed()
-            play(story)
+            play(story, args.socket_mode)
         finally:
             story.driver.close()
         print(f"\nTranscript CSV: {story.csv_path.resolve()}")
         logs = [c.log_path.resolve() for c in children.started]
         print("Logs: " + "\n      ".join(str(p) for p in logs))
-        prefect_cli = Path(sys.executable).with_name("prefect")
-        print(f"Browse the runs after the demo: PREFECT_HOME={home.resolve()} {prefect_cli} "
-              f"server start --port {prefect_url.rsplit(':', 1)[1]}")
         print(f"Demo finished in {tl.elapsed():.1f} s.")
+        if args.keep:
+            keep_running(serve, prefect_url, webhook, sb)
+        else:
+            prefect_cli = Path(sys.executable).with_name("prefect")
+            print(f"Browse the runs: `irbot demo --keep`, or afterwards PREFECT_HOME="
+                  f"{home.resolve()} {prefect_cli} server start --port "
+                  f"{prefect_url.rsplit(':', 1)[1]}")
         code = 0
     except (DemoFailed, RuntimeError, httpx.HTTPError) as exc:
         print(f"\ndemo FAILED after {tl.elapsed():.1f} s: {exc}", file=sys.stderr)

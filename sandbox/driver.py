@@ -1,11 +1,14 @@
-"""Plays Slack's side of the webhook: signed slash commands, modal submits and button clicks."""
+"""Plays Slack's side of the webhook: signed slash commands, modal submits and button clicks,
+over HTTP (`SlackDriver`) or over the app's Socket Mode connection (`SocketDriver`)."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
+from urllib.parse import parse_qsl
 
 import httpx
 
@@ -55,19 +58,22 @@ def wait_for(check: Callable[[], T | None], timeout: float = 30.0, interval: flo
         time.sleep(interval)
 
 
-class SlackDriver:
-    """Sends what Slack would send to `POST /slack/events`, signed with the app's secret."""
+class SocketSandboxLike(SandboxLike, Protocol):
+    """A sandbox that can also carry envelopes over Socket Mode."""
 
-    def __init__(self, webhook_url: str, signing_secret: str, sandbox: SandboxLike) -> None:
-        self.events_url = webhook_url.rstrip("/") + "/slack/events"
-        self.secret = signing_secret
-        self.sandbox = sandbox
-        self.http = httpx.Client(timeout=30)
+    def socket_send(self, kind: str, payload: dict[str, Any],
+                    accepts_response_payload: bool = True) -> str: ...
+    def socket_ack(self, envelope_id: str, timeout: float = 3.0) -> dict[str, Any] | None: ...
 
-    def post(self, body: str, headers: dict[str, str] | None = None) -> httpx.Response:
-        """POST a form body, signed unless headers are given."""
-        return self.http.post(self.events_url, content=body,
-                              headers=headers if headers is not None else sign(self.secret, body))
+
+class Driver:
+    """What a responder does; subclasses say how Slack carries it to the app."""
+
+    sandbox: SandboxLike
+
+    def _deliver(self, body: str) -> tuple[int, dict[str, Any] | str]:
+        """Carry a form body as Slack would; (HTTP-like status, the app's answer)."""
+        raise NotImplementedError
 
     def command(self, text: str, user_id: str, channel_id: str, channel_name: str = "general",
                 user_name: str = "") -> Reply:
@@ -78,9 +84,8 @@ class SlackDriver:
                                   team_id=self.sandbox.team_id, response_url=response_url,
                                   trigger_id=trigger)
         started = time.perf_counter()
-        resp = self.post(body)
-        return Reply(resp.status_code, _json_or_text(resp), response_url, trigger,
-                     time.perf_counter() - started)
+        status, answer = self._deliver(body)
+        return Reply(status, answer, response_url, trigger, time.perf_counter() - started)
 
     def opened_view(self, trigger_id: str, timeout: float = 5.0) -> dict[str, Any]:
         """The modal the webhook opened with this trigger."""
@@ -93,8 +98,8 @@ class SlackDriver:
         body = view_submission_body(view=view, values=values, user_id=user_id,
                                     user_name=user_id, team_id=self.sandbox.team_id)
         started = time.perf_counter()
-        resp = self.post(body)
-        return Reply(resp.status_code, _json_or_text(resp), "", "", time.perf_counter() - started)
+        status, answer = self._deliver(body)
+        return Reply(status, answer, "", "", time.perf_counter() - started)
 
     def click(self, channel_id: str, message: dict[str, Any], action_id: str,
               user_id: str) -> Reply:
@@ -108,9 +113,8 @@ class SlackDriver:
             response_url=response_url, trigger_id=self.sandbox.new_trigger_id(), message=message,
             button_text=str((action.get("text") or {}).get("text", "")))
         started = time.perf_counter()
-        resp = self.post(body)
-        return Reply(resp.status_code, _json_or_text(resp), response_url, "",
-                     time.perf_counter() - started)
+        status, answer = self._deliver(body)
+        return Reply(status, answer, response_url, "", time.perf_counter() - started)
 
     def answers(self, response_url: str) -> list[dict[str, Any]]:
         """What the webhook later sent to a response_url."""
@@ -122,7 +126,58 @@ class SlackDriver:
                         what="an answer on the response_url")
 
     def close(self) -> None:
+        pass
+
+
+class SlackDriver(Driver):
+    """Sends what Slack would send to `POST /slack/events`, signed with the app's secret."""
+
+    def __init__(self, webhook_url: str, signing_secret: str, sandbox: SandboxLike) -> None:
+        self.events_url = webhook_url.rstrip("/") + "/slack/events"
+        self.secret = signing_secret
+        self.sandbox = sandbox
+        self.http = httpx.Client(timeout=30)
+
+    def post(self, body: str, headers: dict[str, str] | None = None) -> httpx.Response:
+        """POST a form body, signed unless headers are given."""
+        return self.http.post(self.events_url, content=body,
+                              headers=headers if headers is not None else sign(self.secret, body))
+
+    def _deliver(self, body: str) -> tuple[int, dict[str, Any] | str]:
+        resp = self.post(body)
+        return resp.status_code, _json_or_text(resp)
+
+    def close(self) -> None:
         self.http.close()
+
+
+ACK_SECONDS = 3.0  # Slack gives up on an envelope nobody acked in 3 s
+
+
+class SocketDriver(Driver):
+    """Sends the same payloads as envelopes over the app's Socket Mode connection.
+
+    Slack puts a slash command's fields, or an interaction's JSON, in the envelope's payload;
+    the app's ack carries what an HTTP app would have answered (a 200 here, a 504 if no ack).
+    """
+
+    def __init__(self, sandbox: SocketSandboxLike) -> None:
+        self.sandbox = sandbox
+        self._socket = sandbox
+
+    def _deliver(self, body: str) -> tuple[int, dict[str, Any] | str]:
+        fields = dict(parse_qsl(body, keep_blank_values=True))
+        if "payload" in fields:
+            payload = json.loads(fields["payload"])
+            kind, wants_answer = "interactive", payload.get("type") == "view_submission"
+        else:
+            payload, kind, wants_answer = fields, "slash_commands", True
+        envelope_id = self._socket.socket_send(kind, payload, wants_answer)
+        ack = self._socket.socket_ack(envelope_id, ACK_SECONDS)
+        if ack is None:
+            return 504, "no ack within 3 s"
+        answer = ack.get("payload")
+        return 200, answer if isinstance(answer, dict) and answer else ""
 
 
 def form_values(view: dict[str, Any], fill: dict[str, Any]) -> dict[str, Any]:

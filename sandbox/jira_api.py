@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from sandbox.jira_store import ISSUE_TYPES
+from sandbox.jira_store import ISSUE_TYPES, PERMISSIONS
 from sandbox.recording import RecordedRequest, safe_headers
 from sandbox.state import SandboxState
 from sandbox.web import fault_response, json_response
@@ -100,7 +100,26 @@ def project(state: SandboxState, call: JiraCall) -> Response:
     found = state.jira.project(key)
     if found is None:
         return errors(404, [f"No project could be found with key '{key}'."])
-    return json_response({"self": f"{call.base}/rest/api/2/project/{found['id']}", **found})
+    # Jira Cloud lists the project's issue types with it; `irbot check` reads them from here.
+    return json_response({"self": f"{call.base}/rest/api/2/project/{found['id']}", **found,
+                          "issueTypes": [{"id": type_id, "name": name, "subtask": False}
+                                         for name, type_id in ISSUE_TYPES.items()]})
+
+
+def my_permissions(state: SandboxState, call: JiraCall) -> Response:
+    wanted = [p.strip() for p in call.query.get("permissions", "").split(",") if p.strip()]
+    if not wanted:  # Jira Cloud requires the list
+        return errors(400, ["The 'permissions' query parameter is required."])
+    key = call.query.get("projectKey")
+    if key is not None and state.jira.project(key) is None:
+        return errors(404, [f"No project could be found with key '{key}'."])
+    unknown = [p for p in wanted if p not in PERMISSIONS]
+    if unknown:
+        return errors(400, [f"Unrecognized permission keys: {', '.join(unknown)}"])
+    return json_response({"permissions": {
+        name: {"id": str(n), "key": name, "name": name.replace("_", " ").capitalize(),
+               "type": "PROJECT", "havePermission": name in state.jira.permissions}
+        for n, name in enumerate(wanted, start=10)}})
 
 
 def create_issue(state: SandboxState, call: JiraCall) -> Response:
@@ -256,6 +275,7 @@ ROUTES: list[tuple[str, re.Pattern[str], Handler]] = [
     (m, re.compile(p), h) for m, p, h in [
         ("GET", r"/rest/api/2/serverInfo", server_info),
         ("GET", r"/rest/api/2/myself", myself),
+        ("GET", r"/rest/api/2/mypermissions", my_permissions),
         ("GET", r"/rest/api/2/field", fields_list),
         ("GET", r"/rest/api/2/issuetype", issue_types),
         ("GET", r"/rest/api/2/project/(?P<key>[^/]+)", project),

@@ -16,6 +16,9 @@ from sandbox.ids import jira_time
 ISSUE_TYPES = {"Task": "10001", "Bug": "10002", "Story": "10003", "Incident": "10004",
                "Epic": "10005"}
 ACCOUNT_ID = "5b10ac8d82e05b22cc7d4ef5"
+# Project permissions the sandbox account holds unless a test takes some away (mypermissions).
+PERMISSIONS = ("BROWSE_PROJECTS", "CREATE_ISSUES", "ADD_COMMENTS", "CREATE_ATTACHMENTS",
+               "DELETE_OWN_ATTACHMENTS")
 
 
 @dataclass
@@ -51,8 +54,10 @@ class JiraIssue:
 
 
 class JiraStore:
-    def __init__(self, projects: Iterable[str], user_email: str) -> None:
+    def __init__(self, projects: Iterable[str], user_email: str,
+                 permissions: Iterable[str] = PERMISSIONS) -> None:
         self.user_email = user_email
+        self.permissions = frozenset(permissions)
         self.projects = {
             key: {"id": str(10000 + n), "key": key, "name": f"{key} (sandbox)"}
             for n, key in enumerate(projects)

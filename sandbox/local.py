@@ -8,13 +8,16 @@ from typing import Any
 from sandbox.app import build_app
 from sandbox.crash import CrashRecord, CrashService, When
 from sandbox.faults import Service
+from sandbox.jira_store import PERMISSIONS
 from sandbox.recording import RecordedRequest
 from sandbox.server import ServerThread
 from sandbox.state import Credentials, SandboxState
+from tasks.slack_scopes import BOT_SCOPES
 
 DEFAULT_BOT_TOKEN = "xoxb-sandbox-token"
 DEFAULT_JIRA_USER = "bot@example.com"
 DEFAULT_JIRA_TOKEN = "jira-sandbox-token"
+DEFAULT_APP_TOKEN = "xapp-1-A0IRBOT-sandbox-app-token"
 TEAM_ID = "T0SANDBOX"
 BOT_USER_ID = "U0IRBOT01"
 BOT_ID = "B0IRBOT01"
@@ -31,9 +34,13 @@ class Sandbox:
     def __init__(
         self, *, bot_token: str = DEFAULT_BOT_TOKEN, jira_user: str = DEFAULT_JIRA_USER,
         jira_token: str = DEFAULT_JIRA_TOKEN, jira_projects: tuple[str, ...] = ("SEC",),
-        host: str = "127.0.0.1", port: int = 0,
+        host: str = "127.0.0.1", port: int = 0, app_token: str = DEFAULT_APP_TOKEN,
+        bot_scopes: tuple[str, ...] = BOT_SCOPES,
+        jira_permissions: tuple[str, ...] = PERMISSIONS,
     ) -> None:
         self.bot_token = bot_token
+        self.app_token = app_token
+        self.bot_scopes = tuple(bot_scopes)
         self.jira_user = jira_user
         self.jira_token = jira_token
         self.jira_projects = tuple(jira_projects)
@@ -43,9 +50,10 @@ class Sandbox:
         self.app_id = APP_ID
         self._host, self._port = host, port
         self._state = SandboxState(
-            credentials=Credentials(bot_token, jira_user, jira_token),
+            credentials=Credentials(bot_token, jira_user, jira_token, app_token),
             jira_projects=self.jira_projects, team_id=TEAM_ID, bot_user_id=BOT_USER_ID,
-            bot_id=BOT_ID, app_id=APP_ID,
+            bot_id=BOT_ID, app_id=APP_ID, bot_scopes=self.bot_scopes,
+            jira_permissions=tuple(jira_permissions),
         )
         self._server: ServerThread | None = None
 
@@ -100,6 +108,8 @@ class Sandbox:
             "jira_url": self.jira_url,
             "pagerduty_url": self.pagerduty_url,
             "bot_token": self.bot_token,
+            "app_token": self.app_token,
+            "bot_scopes": list(self.bot_scopes),
             "jira_user": self.jira_user,
             "jira_token": self.jira_token,
             "jira_projects": list(self.jira_projects),
@@ -168,6 +178,35 @@ class Sandbox:
 
     def jira_create_issue(self, summary: str, project: str = "SEC") -> str:
         return self._state.jira_create_issue(summary, project)
+
+    # --- Socket Mode -------------------------------------------------------------------
+
+    def socket_send(self, kind: str, payload: dict[str, Any],
+                    accepts_response_payload: bool = True) -> str:
+        """Send an envelope (`slash_commands`, `interactive`, …) over the app's socket."""
+        return self._state.socket.send(kind, payload, accepts_response_payload)
+
+    def socket_ack(self, envelope_id: str, timeout: float = 3.0) -> dict[str, Any] | None:
+        """The app's ack of an envelope, or None if it did not ack in time."""
+        return self._state.socket.wait_ack(envelope_id, timeout)
+
+    def socket_disconnect(self, reason: str = "refresh_requested") -> int:
+        """Ask the app's connections to reconnect, as Slack's periodic refresh does."""
+        return self._state.socket.disconnect(reason)
+
+    def socket_drop(self) -> int:
+        """Close the app's connections abruptly (no `disconnect` first)."""
+        return self._state.socket.drop()
+
+    def socket_mute(self) -> bool:
+        """The live connection goes silent: still answering pings, delivering nothing."""
+        return self._state.socket.mute()
+
+    def wait_socket(self, count: int = 1, timeout: float = 10.0) -> bool:
+        return self._state.socket.wait_connections(count, timeout)
+
+    def socket_status(self) -> dict[str, Any]:
+        return self._state.socket.status()
 
     # --- reading -----------------------------------------------------------------------
 

@@ -24,6 +24,7 @@ class RemoteSandbox:
         self.jira_url: str = info["jira_url"]
         self.pagerduty_url: str = info["pagerduty_url"]
         self.bot_token: str = info["bot_token"]
+        self.app_token: str = info["app_token"]
         self.jira_user: str = info["jira_user"]
         self.jira_token: str = info["jira_token"]
         self.jira_projects: tuple[str, ...] = tuple(info["jira_projects"])

@@ -54,7 +54,7 @@ class ServerThread:
             raise
         self.host, self.port = self._sock.getsockname()[:2]
         config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
-                                ws="none", timeout_graceful_shutdown=2)
+                                ws="websockets-sansio", timeout_graceful_shutdown=2)
         self._server = _PromptServer(config)
         self._thread = threading.Thread(target=self._run, name=f"sandbox-{self.port}",
                                         daemon=True)

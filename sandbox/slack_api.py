@@ -15,9 +15,12 @@ from sandbox import slack_chat, slack_conversations, slack_history, slack_users,
 from sandbox.recording import record_of
 from sandbox.slack_params import Params, SlackError, merged_params
 from sandbox.slack_store import RESPONSE_URL_MAX_POSTS, Workspace
+from sandbox.socket_mode import PATH as SOCKET_PATH
 from sandbox.state import SandboxState
 from sandbox.web import fault_response, json_response, read_json
+from tasks.slack_scopes import APP_TOKEN_SCOPE
 
+APPS_CONNECTIONS_OPEN = "apps.connections.open"
 Method = Callable[[Workspace, Params], dict[str, Any]]
 
 METHODS: dict[str, Method] = {
@@ -52,9 +55,19 @@ def slack_routes(state: SandboxState) -> list[Route]:
             raw, parse_error = {}, exc
         token = header[len("Bearer "):].strip() if header.startswith("Bearer ") else ""
         token = token or str(raw.get("token") or "")  # Slack also takes the token as a param
-        auth_valid = bool(token) and hmac.compare_digest(
-            token.encode(), state.credentials.bot_token.encode())
-        response = _answer(state, method, Params(raw), token, auth_valid, parse_error)
+        kind = _token_kind(state, token)
+        auth_valid = kind is not None
+        if method == APPS_CONNECTIONS_OPEN:
+            response = _connections_open(state, kind)
+        else:
+            if kind == "app":  # an app-level token opens sockets and nothing else
+                response = json_response({"ok": False, "error": "not_allowed_token_type"})
+            else:
+                response = _answer(state, method, Params(raw), token, auth_valid, parse_error)
+        if kind is not None:
+            # Slack reports the token's scopes on every authenticated answer.
+            response.headers["x-oauth-scopes"] = ",".join(
+                state.bot_scopes if kind == "bot" else (APP_TOKEN_SCOPE,))
         state.record(record_of(
             request, "slack", method,
             {k: v for k, v in raw.items() if k != "token"},  # never keep a token
@@ -87,6 +100,31 @@ def slack_routes(state: SandboxState) -> list[Route]:
         Route("/slack/api/{method}", api, methods=["GET", "POST"]),
         Route("/slack/response/{key}", response_url, methods=["POST"]),
     ]
+
+
+def _token_kind(state: SandboxState, token: str) -> str | None:
+    """"bot", "app" (the Socket Mode token) or None when neither matches."""
+    for kind, expected in (("bot", state.credentials.bot_token),
+                           ("app", state.credentials.app_token)):
+        if token and expected and hmac.compare_digest(token.encode(), expected.encode()):
+            return kind
+    return None
+
+
+def _connections_open(state: SandboxState, kind: str | None) -> Response:
+    """A one-off WebSocket URL on this server; only the app-level token may ask."""
+    with state.lock:
+        fault = state.faults.take("slack", APPS_CONNECTIONS_OPEN)
+        if fault is not None:
+            return fault_response(fault)
+        base = state.base_url
+    if kind is None:
+        return json_response({"ok": False, "error": "invalid_auth"})
+    if kind != "app":
+        return json_response({"ok": False, "error": "not_allowed_token_type"})
+    ws_base = "ws" + base.removeprefix("http")
+    return json_response({"ok": True,
+                          "url": f"{ws_base}{SOCKET_PATH}?ticket={state.socket.new_ticket()}"})
 
 
 def _answer(state: SandboxState, method: str, params: Params, token: str, auth_valid: bool,

@@ -14,9 +14,10 @@ from typing import Any
 from sandbox import peers
 from sandbox.crash import CrashBook, CrashFault, CrashRecord, CrashService, When
 from sandbox.faults import Fault, FaultBook, Service
-from sandbox.jira_store import JiraStore
+from sandbox.jira_store import PERMISSIONS, JiraStore
 from sandbox.recording import RecordedRequest
 from sandbox.slack_store import Channel, Message, Workspace
+from sandbox.socket_mode import SocketHub
 from sandbox.throttle import Throttles
 
 
@@ -25,23 +26,28 @@ class Credentials:
     bot_token: str
     jira_user: str
     jira_token: str
+    app_token: str = ""  # Socket Mode's app-level token (xapp-…)
 
 
 class SandboxState:
     def __init__(
         self, *, credentials: Credentials, jira_projects: tuple[str, ...], team_id: str,
-        bot_user_id: str, bot_id: str, app_id: str,
+        bot_user_id: str, bot_id: str, app_id: str, bot_scopes: tuple[str, ...],
+        jira_permissions: tuple[str, ...] = PERMISSIONS,
     ) -> None:
         self.lock = threading.Lock()
         self.credentials = credentials
+        # What Slack reports in x-oauth-scopes for the bot token (a test may leave one out).
+        self.bot_scopes = bot_scopes
         self.slack = Workspace(team_id=team_id, bot_user_id=bot_user_id, bot_id=bot_id,
                                app_id=app_id)
-        self.jira = JiraStore(jira_projects, credentials.jira_user)
+        self.jira = JiraStore(jira_projects, credentials.jira_user, jira_permissions)
         self.pagerduty_events: list[dict[str, Any]] = []
         self.faults = FaultBook()
         self.crash_faults = CrashBook()
         self.throttles = Throttles()
         self.recorded: list[RecordedRequest] = []
+        self.socket = SocketHub(app_id)  # Socket Mode (its own lock: sends wait on the loop)
         self.base_url = ""  # "http://127.0.0.1:PORT", known once the server is bound
 
     @property

@@ -23,13 +23,14 @@ _SLACK_SERVER_RETRIES = 2
 _HTTP_TIMEOUT_SECONDS = 30
 
 
-def slack_client(settings: Settings | None = None) -> WebClient:
-    """Sync Slack Web API client for flows."""
+def slack_client(settings: Settings | None = None,
+                 timeout: int = _HTTP_TIMEOUT_SECONDS) -> WebClient:
+    """Sync Slack Web API client for flows (and `irbot check`, with a shorter timeout)."""
     s = settings or get_settings()
     return WebClient(
         token=s.SLACK_BOT_TOKEN.get_secret_value(),
         base_url=s.SLACK_API_URL,
-        timeout=_HTTP_TIMEOUT_SECONDS,
+        timeout=timeout,
         retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=SLACK_RATE_LIMIT_RETRIES)],
     )
 
@@ -57,7 +58,8 @@ def async_slack_client(settings: Settings | None = None) -> AsyncWebClient:
     )
 
 
-def jira_client(settings: Settings | None = None) -> JIRA:
+def jira_client(settings: Settings | None = None,
+                timeout: float = _HTTP_TIMEOUT_SECONDS) -> JIRA:
     """Jira REST client; built once per flow run (each construction costs a round trip)."""
     s = settings or get_settings()
     return JIRA(
@@ -66,7 +68,7 @@ def jira_client(settings: Settings | None = None) -> JIRA:
         get_server_info=False,
         # The library sleeps up to 60 s per retry; Prefect's task retries are shorter and visible.
         max_retries=0,
-        timeout=_HTTP_TIMEOUT_SECONDS,
+        timeout=timeout,
     )
 
 

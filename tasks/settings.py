@@ -17,6 +17,10 @@ _PLACEHOLDERS = {"", "changeme", "change-me", "xoxb-your-token", "your-signing-s
 class SettingsError(RuntimeError):
     """The environment is missing or misconfigures required settings."""
 
+    def __init__(self, message: str, problems: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.problems = problems or [message]  # one "NAME reason" each, for `irbot check`
+
 
 class Settings(BaseSettings):
     """irbot's settings; names are the contract in DESIGN.md."""
@@ -38,6 +42,15 @@ class Settings(BaseSettings):
     # Operations: concurrent flow runs under `irbot serve`, and its local Prefect server's port.
     IRBOT_RUN_LIMIT: int = Field(default=20, ge=1)
     IRBOT_PREFECT_PORT: int = Field(default=4200, ge=1, le=65535)
+    # Socket Mode: reconnect a socket that has brought nothing for this long (0 = never). Bolt
+    # users report sockets that stay open but stop delivering after an idle reconnect.
+    IRBOT_SOCKET_IDLE_SECONDS: int = Field(default=900, ge=0)
+    # Socket Mode: an app-level token (xapp-…, scope connections:write) instead of a public URL.
+    SLACK_APP_TOKEN: SecretStr | None = None
+    # CrowdStrike Falcon (optional): OAuth2 client credentials; only `irbot check` uses them yet.
+    FALCON_CLIENT_ID: str | None = None
+    FALCON_CLIENT_SECRET: SecretStr | None = None
+    FALCON_BASE_URL: str = "https://api.crowdstrike.com"
 
     @field_validator("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "JIRA_API_TOKEN")
     @classmethod
@@ -45,6 +58,22 @@ class Settings(BaseSettings):
         if value.get_secret_value().strip().lower() in _PLACEHOLDERS:
             raise ValueError("is empty or still a placeholder")
         return value
+
+    @field_validator("SLACK_APP_TOKEN")
+    @classmethod
+    def _app_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None  # unset or blank: HTTP mode
+        if not value.get_secret_value().startswith("xapp-"):
+            # A bot token here is the usual mistake; Slack would answer not_allowed_token_type.
+            raise ValueError("must be an app-level token (xapp-…), from Basic Information → "
+                             "App-Level Tokens")
+        return value
+
+    @field_validator("FALCON_CLIENT_ID", "FALCON_CLIENT_SECRET", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("JIRA_URL", "JIRA_USER", "JIRA_PROJECT")
     @classmethod
@@ -59,7 +88,7 @@ class Settings(BaseSettings):
         # slack-sdk appends the method name to base_url verbatim.
         return value if value.endswith("/") else value + "/"
 
-    @field_validator("JIRA_URL")
+    @field_validator("JIRA_URL", "FALCON_BASE_URL")
     @classmethod
     def _no_trailing_slash(cls, value: str) -> str:
         return value.rstrip("/")
@@ -75,6 +104,11 @@ class Settings(BaseSettings):
             except ValueError:
                 raise ValueError('must be a JSON object like {"team": "routing key"}') from None
         return value
+
+    @property
+    def socket_mode(self) -> bool:
+        """An app token means Socket Mode: Slack is reached over a WebSocket we open."""
+        return self.SLACK_APP_TOKEN is not None
 
     @property
     def pagerduty_teams(self) -> list[str]:
@@ -94,7 +128,8 @@ def load_settings() -> Settings:
             name = ".".join(str(part) for part in err["loc"]) or "?"
             reason = "is required" if err["type"] == "missing" else err["msg"]
             problems.append(f"{name} {reason}")
-        raise SettingsError("irbot is not configured: " + "; ".join(problems)) from None
+        raise SettingsError("irbot is not configured: " + "; ".join(problems),
+                            problems) from None
 
 
 @lru_cache(maxsize=1)

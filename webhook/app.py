@@ -12,25 +12,21 @@ from slack_bolt.adapter.starlette.async_handler import (
     to_async_bolt_request,
     to_starlette_response,
 )
-from slack_bolt.async_app import AsyncApp
 from slack_sdk.signature import SignatureVerifier
 
-from tasks.clients import async_slack_client
 from tasks.settings import Settings, get_settings
+from webhook.bolt import build_bolt
 from webhook.guard import Refusal
 from webhook.handoff import Handoff
-from webhook.incidents import IncidentDirectory
 from webhook.intake import admit
-from webhook.listeners import register
 
 
 def create_api(settings: Settings | None = None, prefect: Handoff | None = None) -> FastAPI:
     """Build the webhook (uvicorn factory: `webhook.app:create_api`; tests pass a stand-in)."""
     settings = settings or get_settings()
     secret = settings.SLACK_SIGNING_SECRET.get_secret_value()
-    bolt = AsyncApp(client=async_slack_client(settings), signing_secret=secret)
     handoff = prefect or Handoff()
-    register(bolt, settings, handoff, IncidentDirectory(handoff.load_incident))
+    bolt = build_bolt(settings, handoff)
     verifier = SignatureVerifier(secret)
 
     @asynccontextmanager

@@ -29,19 +29,33 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_healthy(url: str, timeout: float, proc: subprocess.Popen[bytes] | None = None) -> None:
-    """Poll `url` until it answers 200; fail early if the process died."""
+def wait_healthy(url: str, timeout: float, proc: subprocess.Popen[bytes] | None = None,
+                 accept: tuple[int, ...] = (200,)) -> httpx.Response:
+    """Poll `url` until it answers with a status in `accept`; fail early if the process died."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
             raise RuntimeError(f"{proc.args!r} exited with {proc.returncode} while starting")
         try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
+            response = httpx.get(url, timeout=2)
+            if response.status_code in accept:
+                return response
         except httpx.HTTPError:
             pass
         time.sleep(0.2)
     raise RuntimeError(f"{url} was not healthy after {timeout:.0f} s")
+
+
+def webhook_command(host: str, port: int, socket_mode: bool) -> list[str]:
+    """The webhook process: Slack's requests over HTTP, or over a socket (HTTP: /health only)."""
+    factory = "webhook.socket_mode:create_socket_api" if socket_mode else "webhook.app:create_api"
+    return [sys.executable, "-m", "uvicorn", factory, "--factory", "--host", host,
+            "--port", str(port), "--no-access-log", "--log-level", "warning"]
+
+
+# Socket Mode's /health is 503 until the socket is up; Slack being slow to answer is a warning,
+# not a reason to stop (the client keeps trying).
+_SOCKET_CONNECT_WAIT_SECONDS = 15
 
 
 def prefect_env(base: Mapping[str, str]) -> dict[str, str]:
@@ -210,7 +224,19 @@ def _stop_starting(signum: int, frame: FrameType | None) -> None:
     raise _StopRequested(signal.Signals(signum).name)
 
 
-def serve(host: str, port: int) -> int:
+def _wait_socket(health: str, webhook: subprocess.Popen[bytes]) -> None:
+    wait_healthy(health, 60, webhook, accept=(200, 503))  # the process is up
+    try:
+        wait_healthy(health, _SOCKET_CONNECT_WAIT_SECONDS, webhook)
+        print(f"irbot: connected to Slack in Socket Mode; health at {health}", flush=True)
+    except RuntimeError:
+        if webhook.poll() is not None:
+            raise
+        print(f"irbot: warning: Socket Mode is not connected yet (still trying); watch {health}",
+              file=sys.stderr, flush=True)
+
+
+def serve(host: str, port: int, socket_mode: bool = False) -> int:
     """Run everything `irbot serve` promises; returns the exit code."""
     supervisor = Supervisor(prefect_env(os.environ))
     # From the first child on, a stop request must stop every child already started.
@@ -225,11 +251,13 @@ def serve(host: str, port: int) -> int:
         # The webhook is useless until the runner has registered every deployment.
         api = supervisor.env["PREFECT_API_URL"].rstrip("/")
         wait_healthy(f"{api}/deployments/name/{LAST_DEPLOYMENT}", 120, runner)
-        webhook = supervisor.start("webhook", [
-            sys.executable, "-m", "uvicorn", "webhook.app:create_api", "--factory",
-            "--host", host, "--port", str(port), "--no-access-log", "--log-level", "warning"])
-        wait_healthy(f"http://{host}:{port}/health", 60, webhook)
-        print(f"irbot: webhook listening on http://{host}:{port}/slack/events", flush=True)
+        webhook = supervisor.start("webhook", webhook_command(host, port, socket_mode))
+        health = f"http://{host}:{port}/health"
+        if socket_mode:
+            _wait_socket(health, webhook)
+        else:
+            wait_healthy(health, 60, webhook)
+            print(f"irbot: webhook listening on http://{host}:{port}/slack/events", flush=True)
     except _StopRequested:
         supervisor.stop()
         return 130
