@@ -36,6 +36,15 @@ IRBOT_VARS = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_API_URL", "JIRA_
               "FALCON_CLIENT_ID", "FALCON_CLIENT_SECRET", "FALCON_BASE_URL")
 
 
+# Modules that restart the session's `irbot serve` with other settings run last, so no later
+# test pays for putting it back.
+RUN_LAST = ("test_restart.py",)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: item.path.name in RUN_LAST)  # stable: order kept otherwise
+
+
 @pytest.fixture(autouse=True)
 def _no_leaked_settings() -> Iterator[None]:
     """A developer's shell must never leak into a test: Settings are rebuilt per test."""

@@ -1,7 +1,8 @@
 """Durable runs end to end: pending archives hold no process and no run slot, and a killed
 `irbot serve` leaves no child behind and loses none of them.
 
-This module restarts the session's `irbot serve` (and leaves it running as it found it).
+This module restarts the session's `irbot serve` with other settings; it runs last (see
+tests/conftest.py), so nothing after it needs the settings back.
 """
 
 from __future__ import annotations
@@ -9,7 +10,6 @@ from __future__ import annotations
 import socket
 import time
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import psutil
@@ -57,15 +57,11 @@ def port_is_free(port: int) -> bool:
 
 
 @pytest.fixture
-def slow_serve(serve_process: ServeProcess) -> Iterator[ServeProcess]:
+def slow_serve(serve_process: ServeProcess) -> ServeProcess:
     """The session's serve, restarted with a longer archive delay and a run limit of 2."""
     serve_process.stop()
     serve_process.start(IRBOT_ARCHIVE_DELAY_SECONDS=DELAY_SECONDS, IRBOT_RUN_LIMIT=RUN_LIMIT)
-    try:
-        yield serve_process
-    finally:
-        serve_process.stop()
-        serve_process.start()  # as the rest of the session expects it
+    return serve_process
 
 
 def test_pending_archives_hold_nothing_and_survive_a_kill(
