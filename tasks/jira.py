@@ -10,8 +10,7 @@ from jira.exceptions import JIRAError
 from prefect import task
 
 from tasks.errors import CaseNotFound, VendorRefused
-from tasks.retry import TASK_OPTIONS
-from tasks.slack import is_repeat_attempt
+from tasks.retry import TASK_OPTIONS, is_repeat_attempt
 
 TRANSCRIPT_PREFIX = "transcript_"
 

@@ -18,6 +18,7 @@ import httpx
 import requests
 from jira.exceptions import JIRAError
 from prefect.cache_policies import NO_CACHE
+from prefect.runtime import flow_run, task_run
 from slack_sdk.errors import SlackApiError
 
 # Slack reports some of its own outages as HTTP 200 with these codes.
@@ -50,6 +51,12 @@ def is_transient(exc: BaseException) -> bool:
     if isinstance(exc, urllib.error.HTTPError):
         return _status_is_transient(exc.code)
     return isinstance(exc, urllib.error.URLError | socket.timeout | ConnectionError | TimeoutError)
+
+
+def is_repeat_attempt() -> bool:
+    """True when this call may repeat one that already took effect: a task retry (a 5xx may
+    hide a success) or a re-run of the same flow run (after a crash or a resume)."""
+    return int(task_run.get_run_count() or 0) > 1 or int(flow_run.get_run_count() or 0) > 1
 
 
 def retry_after_seconds(exc: BaseException) -> float:

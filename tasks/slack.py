@@ -6,12 +6,12 @@ from collections.abc import Iterable
 from typing import Any
 
 from prefect import task
-from prefect.runtime import flow_run, task_run
+from prefect.runtime import flow_run
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from tasks.messages import notice_key, notice_metadata
-from tasks.retry import TASK_OPTIONS
+from tasks.retry import TASK_OPTIONS, is_repeat_attempt
 
 INVITE_BATCH = 100  # Slack's docs disagree (100 vs 1000); 100 is safe under both.
 HISTORY_PAGE = 999  # Slack's maximum: fewest calls against the Tier 3 budget.
@@ -100,12 +100,6 @@ def invite_users(client: WebClient, channel_id: str, user_ids: list[str]) -> dic
 
 # How far back a retried post looks for itself: our own post is among the newest messages.
 _REPOST_LOOKBACK = 100
-
-
-def is_repeat_attempt() -> bool:
-    """True when this call may repeat one that already took effect: a task retry (a 5xx may
-    hide a success) or a re-run of the same flow run (after a crash or a resume)."""
-    return int(task_run.get_run_count() or 0) > 1 or int(flow_run.get_run_count() or 0) > 1
 
 
 def find_marked_post(client: WebClient, channel: str, key: str) -> str | None:
