@@ -29,7 +29,7 @@ os.environ.update({
 })
 
 SIGNING_SECRET = "test-signing-secret-0123456789"
-ARCHIVE_DELAY_SECONDS = 12
+ARCHIVE_DELAY_SECONDS = 20  # long enough that a loaded machine suspends the run before it
 IRBOT_VARS = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_API_URL", "JIRA_URL", "JIRA_USER",
               "JIRA_API_TOKEN", "JIRA_PROJECT", "JIRA_ISSUE_TYPE", "PAGERDUTY_EVENTS_URL",
               "PAGERDUTY_ROUTING_KEYS", "IRBOT_ARCHIVE_DELAY_SECONDS", "SLACK_APP_TOKEN",

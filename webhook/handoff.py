@@ -25,8 +25,11 @@ BACKUP = "backup-incident/backup"
 ARCHIVE = "archive-incident/archive"
 PAGE = "page-team/page"
 
-# The announcement's buttons exist only once the flow is about to pause: wait that long for it.
-_RESUME_WAIT_SECONDS = 8.0
+# The buttons exist just before the run suspends; a click that beats the suspension is retried
+# this long (the click is acked at once; only the outcome waits).
+_RESUME_WAIT_SECONDS = 15.0
+
+
 class Resumed(enum.Enum):
     """What became of a button click."""
 
