@@ -104,11 +104,12 @@ class WorkerStack:
             PREFECT_WORKER_WEBSERVER_PORT=str(health_port))
         wait_healthy(f"http://127.0.0.1:{health_port}/health", 90, self.worker)
 
-    def kill_worker(self) -> None:
-        """SIGKILL the worker's whole process group: no goodbye to the API, as in a crash."""
+    def stop_worker(self) -> None:
+        """SIGTERM the worker process alone, as `docker stop` and Kubernetes stop PID 1: the
+        process worker then ends its flow-run processes itself, without a word to the API."""
         assert self.worker is not None
-        os.killpg(self.worker.pid, signal.SIGKILL)
-        self.worker.wait()
+        self.worker.send_signal(signal.SIGTERM)
+        self.worker.wait(60)
 
     def stop(self) -> None:
         """Newest first: webhook and worker before the server they talk to."""
