@@ -10,7 +10,7 @@ from flows.archive import archive_incident, cancellation_trigger
 from flows.backup import backup_incident
 from flows.create import create_incident
 from flows.page import page_team
-from tasks.runs import ensure_heal_automation
+from tasks.runs import ensure_heal_automation, ensure_zombie_automation
 from tasks.settings import get_settings
 from tasks.state import register_block_type
 
@@ -26,9 +26,10 @@ def deployments() -> list[Any]:
 
 
 def main() -> None:
-    """Register the state block type and the heal automation, then serve until stopped."""
+    """Register the state block type and the automations, then serve until stopped."""
     register_block_type()
     ensure_heal_automation()
+    ensure_zombie_automation()
     # Not paused on shutdown: runs requested while we restart wait for us instead.
     # A pending archive is suspended: it holds no process and no slot of IRBOT_RUN_LIMIT.
     serve(*deployments(), limit=get_settings().IRBOT_RUN_LIMIT, pause_on_shutdown=False,

@@ -4,10 +4,16 @@
   "heal" automation: it moves the run back to Scheduled, like the Prefect UI's Retry button,
   and every flow skips on the re-run what the crashed attempt had already done.
 - A crash loop is bounded: a run that crashed `MAX_CRASHES` times fails instead of re-running.
+- A run whose process vanished without a word stays Running, and nothing says Crashed: a
+  process worker stopped with SIGTERM kills its flow-run processes and leaves their runs so.
+  Flow runs send Prefect heartbeats (`PREFECT_FLOWS_HEARTBEAT_FREQUENCY`, default 180 s), and
+  the "zombie" automation marks Crashed a deployment run that has gone quiet, which hands it
+  to the heal automation.
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
 from uuid import UUID
 
 from prefect.client.orchestration import get_client
@@ -17,7 +23,11 @@ from prefect.exceptions import ObjectNotFound
 # Flow names, as in DESIGN.md; the automation matches runs of these flows only.
 FLOW_NAMES = ("create-incident", "backup-incident", "archive-incident", "page-team")
 HEAL_AUTOMATION = "irbot: re-run crashed runs"
+ZOMBIE_AUTOMATION = "irbot: crash runs that stopped sending heartbeats"
 MAX_CRASHES = 3
+# Two heartbeats missed plus a margin for a loaded host: a late beat is not a dead process.
+_MISSED_BEATS = 2
+_BEAT_MARGIN_SECONDS = 30
 
 
 class CrashLoop(RuntimeError):
@@ -100,6 +110,46 @@ def ensure_heal_automation() -> None:
     ).create()
 
 
+def zombie_window_seconds() -> int:
+    """How long a run may stay silent before it counts as crashed (from this process's
+    heartbeat setting: run `python -m tasks.runs` with the workers' environment)."""
+    from prefect.settings import get_current_settings
+
+    beat = get_current_settings().flows.heartbeat_frequency or 180
+    return _MISSED_BEATS * beat + _BEAT_MARGIN_SECONDS
+
+
+def ensure_zombie_automation() -> None:
+    """Create the automation that marks silent irbot runs Crashed, unless it exists."""
+    from prefect.automations import Automation
+    from prefect.events.actions import ChangeFlowRunState
+    from prefect.events.schemas.automations import EventTrigger, Posture
+
+    with get_client(sync_client=True) as client:
+        if client.read_automations_by_name(ZOMBIE_AUTOMATION):
+            return
+    window = zombie_window_seconds()
+    Automation(
+        name=ZOMBIE_AUTOMATION,
+        description=f"An irbot run silent for {window} s after a heartbeat (its process is "
+                    "gone) is marked Crashed, so the heal automation re-runs it.",
+        trigger=EventTrigger(
+            # Any event of the run (a beat, a state change such as Suspended or Completed)
+            # shows it is not a zombie; only deployment runs, which a worker can re-run.
+            after={"prefect.flow-run.heartbeat"}, expect={"prefect.flow-run.*"},
+            match_related=[{"prefect.resource.role": "flow",
+                            "prefect.resource.name": list(FLOW_NAMES)},
+                           {"prefect.resource.role": "deployment"}],
+            for_each={"prefect.resource.id"}, posture=Posture.Proactive, threshold=1,
+            within=timedelta(seconds=window)),
+        actions=[ChangeFlowRunState(state=StateType.CRASHED, name="Crashed",
+                                    message=f"irbot: no heartbeat for {window} s; the "
+                                            "run's process is gone",
+                                    force=False)],
+    ).create()
+
+
 if __name__ == "__main__":  # `python -m tasks.runs`: for the worker path (serve does it itself)
     ensure_heal_automation()
-    print(f"irbot: automation {HEAL_AUTOMATION!r} is in place")
+    ensure_zombie_automation()
+    print(f"irbot: automations {HEAL_AUTOMATION!r} and {ZOMBIE_AUTOMATION!r} are in place")

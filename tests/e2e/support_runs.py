@@ -138,13 +138,13 @@ def start_archive(driver: SlackDriver, sandbox: Any, user: str, inc: dict[str, A
 
 
 def wait_announcement(sandbox: Any, channel: str, previous_ts: str | None = None,
-                      interval: float = 0.2) -> dict[str, Any]:
+                      interval: float = 0.2, timeout: float = 45) -> dict[str, Any]:
     def find() -> dict[str, Any] | None:
         for msg in reversed(sandbox.messages(channel)):
             if has_buttons(msg) and msg["ts"] != previous_ts:
                 return dict(msg)
         return None
-    return wait_for(find, timeout=45, interval=interval, what="the archive announcement")
+    return wait_for(find, timeout=timeout, interval=interval, what="the archive announcement")
 
 
 def run_id_of(announcement: dict[str, Any]) -> str:

@@ -7,17 +7,21 @@ from uuid import UUID
 import pytest
 from prefect import flow
 from prefect.client.orchestration import get_client
+from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 from prefect.states import Crashed, Running, Scheduled
 
 from tasks.runs import (
     HEAL_AUTOMATION,
     MAX_CRASHES,
+    ZOMBIE_AUTOMATION,
     CrashLoop,
     ensure_heal_automation,
+    ensure_zombie_automation,
     refuse_crash_loop,
     remove_scheduled_run,
     run_state,
     was_suspended,
+    zombie_window_seconds,
 )
 
 
@@ -75,3 +79,21 @@ def test_heal_automation_is_created_once() -> None:
     [action] = automation.actions
     assert action.type == "change-flow-run-state" and action.state.value == "SCHEDULED"
     assert UUID(str(automation.id))
+
+
+@pytest.mark.usefixtures("prefect_api")
+def test_zombie_automation_is_created_once() -> None:
+    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: 45}):
+        assert zombie_window_seconds() == 2 * 45 + 30
+    ensure_zombie_automation()
+    ensure_zombie_automation()
+    with get_client(sync_client=True) as client:
+        [automation] = client.read_automations_by_name(ZOMBIE_AUTOMATION)
+    trigger = automation.trigger
+    assert trigger.posture == "Proactive"  # type: ignore[union-attr]
+    assert trigger.after == {"prefect.flow-run.heartbeat"}  # type: ignore[union-attr]
+    # Any event of the run, a Suspended one included, shows it is alive.
+    assert trigger.expect == {"prefect.flow-run.*"}  # type: ignore[union-attr]
+    assert trigger.for_each == {"prefect.resource.id"}  # type: ignore[union-attr]
+    [action] = automation.actions
+    assert action.type == "change-flow-run-state" and action.state.value == "CRASHED"
