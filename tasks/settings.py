@@ -38,6 +38,20 @@ class Settings(BaseSettings):
     # Operations: concurrent flow runs under `irbot serve`, and its local Prefect server's port.
     IRBOT_RUN_LIMIT: int = Field(default=20, ge=1)
     IRBOT_PREFECT_PORT: int = Field(default=4200, ge=1, le=65535)
+    # The transcript: automatic backups (0 = off), files attached up to this size, the emoji
+    # that puts a message on the timeline, and secrets masked before anything leaves Slack.
+    IRBOT_AUTO_BACKUP_MINUTES: int = Field(default=30, ge=0)
+    IRBOT_MAX_FILE_MB: float = Field(default=10, ge=0)
+    IRBOT_TIMELINE_EMOJI: str = "pushpin"
+    IRBOT_REDACT_SECRETS: bool = True
+
+    @field_validator("IRBOT_TIMELINE_EMOJI")
+    @classmethod
+    def _emoji_name(cls, value: str) -> str:
+        name = value.strip().strip(":")  # ":pushpin:" and "pushpin" mean the same
+        if not name:
+            raise ValueError("must name an emoji, e.g. pushpin")
+        return name
 
     @field_validator("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "JIRA_API_TOKEN")
     @classmethod
@@ -75,6 +89,10 @@ class Settings(BaseSettings):
             except ValueError:
                 raise ValueError('must be a JSON object like {"team": "routing key"}') from None
         return value
+
+    @property
+    def max_file_bytes(self) -> int:
+        return int(self.IRBOT_MAX_FILE_MB * 2**20)
 
     @property
     def pagerduty_teams(self) -> list[str]:

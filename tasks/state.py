@@ -44,6 +44,9 @@ class IncidentState(Block):
     backup_cursor: str = ""  # Slack ts of the newest message already in Jira; "" = none yet
     transcript_attachment_id: str | None = None
     message_count: int = 0
+    # What the last backup stored of the channel's top-level messages, hashed: a backup that
+    # finds the same (and no thread with new replies) has nothing to do. "" = not known yet.
+    transcript_fingerprint: str = ""
     last_backup_at: datetime | None = None
     archive_flow_run_id: str | None = None
     archive_deadline: datetime | None = None
