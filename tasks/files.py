@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import mimetypes
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -30,6 +31,8 @@ HIDDEN = "not attached: Slack hides it (beyond the workspace plan's file limit)"
 def jira_name(file: Mapping[str, Any]) -> str:
     """The attachment's name on the case: the Slack file id keeps each file attached once."""
     name = _UNSAFE.sub("_", str(file.get("name") or "file")).strip() or "file"
+    if "." not in name:  # e.g. a masked name: Jira types attachments by their extension
+        name += mimetypes.guess_extension(str(file.get("mimetype") or "")) or ""
     return f"{PREFIX}{file['id']}-{name[:120]}"
 
 
@@ -58,7 +61,7 @@ class FilesOutcome:
 
 
 def _megabytes(size: int) -> str:
-    return f"{size / 2**20:.1f} MB"
+    return f"{size / 2**20:.1f} MB" if size >= 2**20 else f"{size / 2**10:.1f} KB"
 
 
 @task(name="jira-attach-slack-files", **TASK_OPTIONS)

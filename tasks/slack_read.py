@@ -36,7 +36,9 @@ def kept_fields(message: dict[str, Any], mask: bool) -> dict[str, Any]:
     if out.get("files"):
         files = [{k: f[k] for k in _FILE_KEPT if k in f} for f in out["files"]]
         for f in files:
-            for key in ("name", "title"):
+            # The permalink holds the file's name too. (The download URLs are kept as they
+            # are: they go back to Slack only, from inside the task that downloads.)
+            for key in ("name", "title", "permalink"):
                 if mask and f.get(key):
                     f[key] = redact(str(f[key]))[0]
         out["files"] = files

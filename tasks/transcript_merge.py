@@ -143,8 +143,11 @@ def redact_frame(frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
 
 
 def masked_in(frame: pd.DataFrame) -> int:
-    """Secrets masked anywhere in a transcript."""
-    return sum(count_markers(frame[c].astype(str)) for c in ("text", "files"))
+    """Secrets masked in a transcript's messages and file names (a file's name shows again in
+    its permalink: counted once)."""
+    names = (line.split(" (", 1)[0] for cell in frame["files"].astype(str)
+             for line in cell.split("\n"))
+    return count_markers(frame["text"].astype(str)) + count_markers(names)
 
 
 def fingerprint(messages: Iterable[Mapping[str, Any]]) -> str:
