@@ -156,6 +156,19 @@ def incident_lock(channel_id: str) -> Iterator[None]:
         raise
 
 
+def open_incident_channels() -> list[str]:
+    """The channel id of every open incident (every state document)."""
+    page, offset, found = 200, 0, []
+    with get_client(sync_client=True) as client:
+        while True:
+            docs = client.read_block_documents_by_type(BLOCK_TYPE_SLUG, offset=offset,
+                                                       limit=page, include_secrets=False)
+            found += [str(doc.data["channel_id"]) for doc in docs if doc.data.get("channel_id")]
+            if len(docs) < page:
+                return found
+            offset += page
+
+
 def find_incident_by_channel_name(name: str) -> IncidentState | None:
     """The open incident whose main or exec channel has this name (to reuse on `name_taken`)."""
     page = 200
