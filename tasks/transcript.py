@@ -107,7 +107,7 @@ def messages_to_frame(messages: Iterable[Mapping[str, Any]], names: Mapping[str,
     `file_notes` says, per Slack file id, what became of the file (attached, too large, ...).
     """
     notes = file_notes or {}
-    rows = [{
+    records = [{
         "ts": str(msg["ts"]),
         "datetime_utc": utc_time(str(msg["ts"])),
         "user_id": str(msg.get("user") or msg.get("bot_id") or ""),
@@ -125,7 +125,14 @@ def messages_to_frame(messages: Iterable[Mapping[str, Any]], names: Mapping[str,
         "reactions": reactions_cell(msg),
         "flagged": flagged_cell(msg, timeline_emoji),
     } for msg in messages]
-    return pd.DataFrame(rows, columns=COLUMNS, dtype=object)
+    return frame_of(records)
+
+
+def frame_of(records: list[dict[str, Any]]) -> pd.DataFrame:
+    """A transcript frame from rows (column by column: much faster than from row dicts)."""
+    extra = [c for c in (records[0] if records else {}) if c not in COLUMNS]
+    return pd.DataFrame({c: pd.Series([r.get(c, "") for r in records], dtype=object)
+                         for c in COLUMNS + extra})
 
 
 def read_csv(data: bytes) -> pd.DataFrame:
@@ -156,7 +163,13 @@ def neutralise_cell(value: Any) -> Any:
 
 def neutralise(frame: pd.DataFrame) -> pd.DataFrame:
     """Neutralise every cell (idempotent: a neutralised cell starts with ')."""
-    return frame.map(neutralise_cell)
+    out = frame.copy()
+    for column in out.columns:
+        values = out[column]
+        risky = values.map(lambda v: isinstance(v, str) and v.startswith(_FORMULA_STARTS))
+        if risky.any():
+            out[column] = values.where(~risky.astype(bool), "'" + values.astype(str))
+    return out
 
 
 def to_csv(frame: pd.DataFrame) -> bytes:
