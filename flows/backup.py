@@ -115,8 +115,9 @@ def _backup_locked(slack: WebClient, settings: Settings, channel_id: str,
     copies = [a for a in attachments if a["filename"] == filename]
     stored_bytes = [jira_tasks.download_attachment(jira, c["id"]) for c in copies]
     as_stored = transcript.merge(transcript.read_csv(data) for data in stored_bytes)
-    # A secret an earlier version stored is the one thing a backup removes from the CSV.
-    stored = redact_frame(as_stored)[0] if mask else as_stored
+    # A secret an earlier version (or a backup with masking off) stored is the one thing a
+    # backup removes from the CSV.
+    stored = redact_frame(as_stored)[0] if mask and not state.transcript_masked else as_stored
     # Names already in the transcript are reused: users.info only for people new to it.
     names = transcript.known_names(stored)
     unknown = sorted(transcript.author_ids(rows) - names.keys())
@@ -133,7 +134,8 @@ def _backup_locked(slack: WebClient, settings: Settings, channel_id: str,
     masked = max(masked_in(merged) - masked_in(as_stored), 0) if mask else 0
 
     content = transcript.to_csv(merged)
-    if copies and content == stored_bytes[-1]:
+    uploaded = not (copies and content == stored_bytes[-1])
+    if not uploaded:
         # The newest copy is already complete (a repeat, or a crash after its upload).
         new_id = copies[-1]["id"]
         for copy in copies[:-1]:
@@ -147,7 +149,8 @@ def _backup_locked(slack: WebClient, settings: Settings, channel_id: str,
     digest = hashlib.sha256(content).hexdigest()
     # Rows no backup comment has counted yet (more than the file's new rows after a failure).
     unrecorded = max(len(merged) - state.message_count, 0)
-    changed = bool(unrecorded or changes.any or files.attached or masked)
+    # Reactions and flags change the file without changing any count: still worth a record.
+    changed = bool(unrecorded or changes.any or files.attached or masked or uploaded)
     who = (slack_tasks.person(slack, requested_by, names) if requested_by
            else "the automatic backup" if automatic else "an operator (Prefect)")
     if changed:
@@ -160,6 +163,7 @@ def _backup_locked(slack: WebClient, settings: Settings, channel_id: str,
     if final:
         _final_checks(slack, jira, state, channel_id, merged, me, mask,
                       activity.cursor_after(history, replies, state.backup_cursor))
+    state.transcript_masked = mask
     _advance(state, activity.cursor_after(history, replies, state.backup_cursor), new_id,
              len(merged), fingerprint(people))
     log.info("Stored %s new rows (%s total), %s edited, %s deleted as attachment %s",

@@ -47,6 +47,8 @@ class IncidentState(Block):
     # What the last backup stored of the channel's top-level messages, hashed: a backup that
     # finds the same (and no thread with new replies) has nothing to do. "" = not known yet.
     transcript_fingerprint: str = ""
+    # The stored transcript was written with secrets masked: a backup need not scan it again.
+    transcript_masked: bool = False
     last_backup_at: datetime | None = None
     archive_flow_run_id: str | None = None
     archive_deadline: datetime | None = None
