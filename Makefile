@@ -42,6 +42,8 @@ test: lint typecheck pytest
 bench: $(STAMP)
 	$(PY) -m bench.webhook_ack
 	$(PY) -m bench.backup_cost
+	$(PY) -m bench.transcript_cost --redaction-check 100000
+	$(PY) -m bench.redaction_speed
 	$(PY) -m bench.create_latency
 	$(PY) -m bench.malformed_fuzz
 

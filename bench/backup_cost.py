@@ -55,7 +55,7 @@ PHRASES = (
 )
 BOT_EVERY = 200  # an alerting integration speaks now and then
 MENTION_EVERY = 7
-REPLY_EVERY = 10  # thread replies: not in conversations.history (see the report)
+REPLY_EVERY = 10  # thread replies: read with conversations.replies (see the report)
 
 
 def seed(sb: Sandbox, channel: str, users: list[str], count: int, start: int) -> None:
@@ -114,16 +114,18 @@ def transcript_rows(sb: Sandbox, key: str) -> tuple[int, int, int]:
 
 
 def expected_rows(sb: Sandbox, channel: str) -> int:
-    """Top-level messages except irbot's own: what the transcript should hold."""
-    return sum(1 for m in sb.messages(channel)
+    """Messages and thread replies except irbot's own: what the transcript should hold."""
+    return sum(1 for m in sb.messages(channel, include_replies=True)
                if not m.get("metadata") and m.get("bot_id") != sb.bot_id
                and m.get("user") != sb.bot_user_id)
 
 
 def run_backup(sb: Sandbox, env: dict[str, str], channel: str, key: str, prefect_pid: int,
-               use_tracemalloc: bool) -> dict[str, Any]:
+               use_tracemalloc: bool, profile: str | None = None) -> dict[str, Any]:
     sb.reset_requests()
     args = [sys.executable, "-m", "bench.backup_run", channel]
+    if profile:
+        args += ["--profile", profile]
     if use_tracemalloc:
         args.append("--tracemalloc")
     pcpu0 = cpu_seconds(prefect_pid)

@@ -174,7 +174,9 @@ def _archive(slack: WebClient, channel_id: str, requested_by: str | None,
         _update_announcement(slack, state, f"Archiving now ({_who(decided_by)}): taking a "
                              "final backup first…")
         try:
-            backup_incident(channel_id, requested_by=requested_by)
+            # Final: every thread re-read, the transcript checked complete, the timeline
+            # posted; a gap fails it, and so keeps the channel open.
+            backup_incident(channel_id, requested_by=requested_by, final=True)
         except Exception:
             _settle(slack, channel_id, str(flow_run.id), "The final backup failed, so this "
                     "channel was *not* archived. Nothing was deleted. Details: "

@@ -1,25 +1,33 @@
-"""All four deployments served from one process (what `irbot serve` runs)."""
+"""All of irbot's deployments served from one process (what `irbot serve` runs)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from prefect import serve
 
 from flows.archive import archive_incident, cancellation_trigger
+from flows.autobackup import autobackup_incidents
 from flows.backup import backup_incident
 from flows.create import create_incident
 from flows.page import page_team
 from tasks.runs import ensure_heal_automation, ensure_zombie_automation
-from tasks.settings import get_settings
+from tasks.settings import Settings, get_settings
 from tasks.state import register_block_type
 
 
-def deployments() -> list[Any]:
-    """The deployments, named as in prefect.yaml and DESIGN.md."""
+def deployments(auto_backup_minutes: int | None = None) -> list[Any]:
+    """The deployments, named as in prefect.yaml and DESIGN.md (page last: `irbot serve`
+    waits for it). The automatic backup runs every `auto_backup_minutes` (0 = no schedule;
+    None = the default of IRBOT_AUTO_BACKUP_MINUTES, which prefect.yaml carries too)."""
+    if auto_backup_minutes is None:
+        auto_backup_minutes = int(Settings.model_fields["IRBOT_AUTO_BACKUP_MINUTES"].default)
+    every = timedelta(minutes=auto_backup_minutes) if auto_backup_minutes else None
     return [
         create_incident.to_deployment(name="create"),
         backup_incident.to_deployment(name="backup"),
+        autobackup_incidents.to_deployment(name="autobackup", interval=every),
         archive_incident.to_deployment(name="archive", triggers=[cancellation_trigger()]),
         page_team.to_deployment(name="page"),
     ]
@@ -32,7 +40,9 @@ def main() -> None:
     ensure_zombie_automation()
     # Not paused on shutdown: runs requested while we restart wait for us instead.
     # A pending archive is suspended: it holds no process and no slot of IRBOT_RUN_LIMIT.
-    serve(*deployments(), limit=get_settings().IRBOT_RUN_LIMIT, pause_on_shutdown=False,
+    settings = get_settings()
+    serve(*deployments(settings.IRBOT_AUTO_BACKUP_MINUTES), limit=settings.IRBOT_RUN_LIMIT,
+          pause_on_shutdown=False,
           print_starting_message=False)
 
 

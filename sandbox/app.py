@@ -16,6 +16,7 @@ from sandbox.crash_asgi import CrashMiddleware
 from sandbox.jira_api import jira_routes
 from sandbox.pagerduty_api import pagerduty_routes
 from sandbox.slack_api import slack_routes
+from sandbox.slack_files import file_routes
 from sandbox.socket_mode import socket_routes
 from sandbox.state import SandboxState
 
@@ -28,6 +29,7 @@ def build_app(state: SandboxState, info: Callable[[], dict[str, Any]]) -> Starle
         Route("/_health", health, methods=["GET"]),
         *slack_routes(state),
         *socket_routes(state.socket),
+        *file_routes(state),
         *jira_routes(state),
         *pagerduty_routes(state),
         *control_routes(state, info),

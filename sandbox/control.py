@@ -8,6 +8,8 @@ GET /crashes lists the crash faults that went off.
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Callable
 from typing import Any
 
@@ -104,6 +106,36 @@ def control_routes(state: SandboxState, info: Callable[[], Body]) -> list[Route]
             thread_ts=_field(body, "thread_ts", str, None),
             reply_broadcast=_field(body, "reply_broadcast", bool, False))}
 
+    def edit_message(request: Request, body: Body) -> Body:
+        state.edit_message(_field(body, "channel", str), _field(body, "ts", str),
+                           _field(body, "text", str))
+        return {"ok": True}
+
+    def delete_message(request: Request, body: Body) -> Body:
+        state.delete_message(_field(body, "channel", str), _field(body, "ts", str))
+        return {"ok": True}
+
+    def add_reaction(request: Request, body: Body) -> Body:
+        state.add_reaction(_field(body, "channel", str), _field(body, "ts", str),
+                           _field(body, "user", str), _field(body, "name", str))
+        return {"ok": True}
+
+    def pin_message(request: Request, body: Body) -> Body:
+        state.pin_message(_field(body, "channel", str), _field(body, "ts", str))
+        return {"ok": True}
+
+    def post_file(request: Request, body: Body) -> Body:
+        try:
+            content = base64.b64decode(_field(body, "content_b64", str), validate=True)
+        except binascii.Error as exc:
+            raise BadRequest("'content_b64' must be base64") from exc
+        ts, file_id = state.post_file(
+            _field(body, "channel", str), _field(body, "user", str), _field(body, "name", str),
+            content, _field(body, "mimetype", str, "application/octet-stream"),
+            _field(body, "text", str, ""), _field(body, "thread_ts", str, None),
+            _field(body, "hidden", bool, False))
+        return {"ts": ts, "file": file_id}
+
     def add_fault(request: Request, body: Body) -> Body:
         service = _field(body, "service", str)
         if service not in SERVICES:
@@ -164,6 +196,11 @@ def control_routes(state: SandboxState, info: Callable[[], Body]) -> list[Route]
         route("/channels/{id}/messages", "GET", get(lambda r: {"messages": state.messages(
             r.path_params["id"], include_replies=_flag(r, "include_replies"))})),
         route("/messages", "POST", post_message),
+        route("/messages/edit", "POST", edit_message),
+        route("/messages/delete", "POST", delete_message),
+        route("/reactions", "POST", add_reaction),
+        route("/pins", "POST", pin_message),
+        route("/files", "POST", post_file),
         route("/trigger_ids", "POST", lambda r, b: {
             "trigger_id": state.new_trigger_id(_field(b, "user", str, None))}),
         route("/response_urls", "POST", lambda r, b: {"url": state.new_response_url()}),

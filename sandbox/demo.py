@@ -28,7 +28,7 @@ from typing import IO, Any, TypeVar
 
 import httpx
 
-from sandbox import stack
+from sandbox import demo_transcript, stack
 from sandbox.driver import Driver, Reply, SlackDriver, SocketDriver, form_values, wait_for
 from sandbox.local import Sandbox
 from sandbox.recording import RecordedRequest
@@ -448,8 +448,11 @@ class Story:
             posted[self.sb.post_message(ch, user, text)] = text
         reply = "Thread: the 12 are all contractors"
         posted[self.sb.post_message(ch, b, reply, thread_ts=first)] = reply
+        posted |= demo_transcript.enrich(self.sb, ch, self.people, first)
         self.tl.step("chat", f"alice and bob post {len(posted)} messages in "
-                             f"#{self.inc.name} (a thread reply, a mention, '=…', '+1', emoji)")
+                             f"#{self.inc.name} (a thread reply, a mention, '=…', '+1', emoji, "
+                             "a screenshot, a pasted AWS key); bob flags the first with "
+                             ":pushpin:, alice pins the screenshot")
         return posted
 
     def backup(self, who: str) -> str:
@@ -489,14 +492,20 @@ class Story:
                      "Monitoring for another hour"):
             self.sb.post_message(ch, b, text)
         self.tl.step("chat", "bob posts 3 more messages")
+        said = {str(m.get("text")): str(m["ts"]) for m in self.sb.messages(ch)}
+        demo_transcript.change_after_backup(
+            self.sb, ch, said["Logs pulled, 3,412 failures, 12 successes :fire:"],
+            said["+1 on blocking the ASN at the edge"], self.tl)
         self.backup("bob")
         attachment, rows = self.transcript()
         added = [r for r in rows if r["ts"] not in before]
         for r in added:
             self.tl.detail("appended", f"{r['user_name']}: {r['text']}")
-        comments = sum("SHA-256" in c for c in self.sb.jira_issue(self.inc.key)["comments"])
+        issue = self.sb.jira_issue(self.inc.key)
+        comments = sum("SHA-256" in c for c in issue["comments"])
         self.tl.detail("jira", f"still exactly one CSV ({attachment['filename']}, "
                                f"{len(rows)} rows); {comments} backup comments")
+        demo_transcript.show(rows, issue, self.tl)
         self.csv_path.write_bytes(attachment["content"])
         self.show_calls()
 
@@ -588,6 +597,7 @@ class Story:
         comment = self.wait(lambda: next((c for c in self.sb.jira_issue(self.inc.key)["comments"]
                                           if "archived" in c), None), "the Jira archive comment")
         self.tl.detail("jira comment", comment)
+        demo_transcript.final_comments(self.sb.jira_issue(self.inc.key), self.tl)
         self.csv_path.write_bytes(self.transcript()[0]["content"])
         run_id = self.wait_run(msg)
         self.wait(self.state_deleted, "the incident's state block to be deleted")

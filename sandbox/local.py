@@ -139,6 +139,28 @@ class Sandbox:
                          bot_id: str = "B0OTHER") -> str:
         return self._state.post_bot_message(channel, username, text, bot_id)
 
+    def edit_message(self, channel: str, ts: str, text: str) -> None:
+        """The author edits a message (top-level or reply): new text, `edited` set."""
+        self._state.edit_message(channel, ts, text)
+
+    def delete_message(self, channel: str, ts: str) -> None:
+        """Gone from Slack; a thread parent with replies becomes a tombstone."""
+        self._state.delete_message(channel, ts)
+
+    def add_reaction(self, channel: str, ts: str, user: str, name: str) -> None:
+        self._state.add_reaction(channel, ts, user, name)
+
+    def pin_message(self, channel: str, ts: str) -> None:
+        self._state.pin_message(channel, ts)
+
+    def post_file(self, channel: str, user: str, name: str, content: bytes,
+                  mimetype: str = "application/octet-stream", text: str = "",
+                  thread_ts: str | None = None, hidden: bool = False) -> tuple[str, str]:
+        """A person shares a file (downloadable with the bot token); returns (ts, file id).
+        `hidden` lists it as Slack's free plan does for old files (mode hidden_by_limit)."""
+        return self._state.post_file(channel, user, name, content, mimetype, text, thread_ts,
+                                     hidden)
+
     def new_trigger_id(self, user: str | None = None) -> str:
         return self._state.new_trigger_id(user)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from types import TracebackType
 from typing import Any
 from urllib.parse import quote
@@ -76,6 +77,28 @@ class RemoteSandbox:
                          bot_id: str = "B0OTHER") -> str:
         return str(self._call("POST", "/messages", {
             "channel": channel, "username": username, "text": text, "bot_id": bot_id})["ts"])
+
+    def edit_message(self, channel: str, ts: str, text: str) -> None:
+        self._call("POST", "/messages/edit", {"channel": channel, "ts": ts, "text": text})
+
+    def delete_message(self, channel: str, ts: str) -> None:
+        self._call("POST", "/messages/delete", {"channel": channel, "ts": ts})
+
+    def add_reaction(self, channel: str, ts: str, user: str, name: str) -> None:
+        self._call("POST", "/reactions", {"channel": channel, "ts": ts, "user": user,
+                                          "name": name})
+
+    def pin_message(self, channel: str, ts: str) -> None:
+        self._call("POST", "/pins", {"channel": channel, "ts": ts})
+
+    def post_file(self, channel: str, user: str, name: str, content: bytes,
+                  mimetype: str = "application/octet-stream", text: str = "",
+                  thread_ts: str | None = None, hidden: bool = False) -> tuple[str, str]:
+        found = self._call("POST", "/files", {
+            "channel": channel, "user": user, "name": name, "mimetype": mimetype,
+            "content_b64": base64.b64encode(content).decode(), "text": text,
+            "thread_ts": thread_ts, "hidden": hidden})
+        return str(found["ts"]), str(found["file"])
 
     def new_trigger_id(self, user: str | None = None) -> str:
         return str(self._call("POST", "/trigger_ids", {"user": user})["trigger_id"])

@@ -164,6 +164,7 @@ class Workspace:
         self.ephemerals: list[dict[str, Any]] = []
         self.response_urls: dict[str, ResponseUrl] = {}
         self.responses: list[dict[str, Any]] = []
+        self.files: dict[str, Any] = {}  # id → sandbox.slack_changes.StoredFile
         self.users[bot_user_id] = User(bot_user_id, BOT_NAME, BOT_NAME, is_bot=True)
 
     # --- users -------------------------------------------------------------------------

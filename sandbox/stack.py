@@ -35,6 +35,9 @@ def irbot_settings(sb: Sandbox, archive_delay: int,
         "PAGERDUTY_EVENTS_URL": sb.pagerduty_url,
         "PAGERDUTY_ROUTING_KEYS": json.dumps(ROUTING_KEYS),
         "IRBOT_ARCHIVE_DELAY_SECONDS": str(archive_delay),
+        # No schedule: tests and benchmarks count every call, and a scheduled run would add
+        # its own. Automatic backups are tested by running their flow directly.
+        "IRBOT_AUTO_BACKUP_MINUTES": "0",
     }
 
 

@@ -11,7 +11,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from sandbox import peers
+from sandbox import peers, slack_changes
 from sandbox.crash import CrashBook, CrashFault, CrashRecord, CrashService, When
 from sandbox.faults import Fault, FaultBook, Service
 from sandbox.jira_store import PERMISSIONS, JiraStore
@@ -140,6 +140,43 @@ class SandboxState:
             message: Message = {"type": "message", "subtype": "bot_message", "text": text,
                        "username": username, "bot_id": bot_id}
             return str(self.slack.append(ch, message)["ts"])
+
+    # --- what people do to messages afterwards (sandbox.slack_changes) ----------------
+
+    def edit_message(self, channel: str, ts: str, text: str) -> None:
+        with self.lock:
+            slack_changes.edit(self.slack, self._channel(channel), ts, text)
+
+    def delete_message(self, channel: str, ts: str) -> None:
+        with self.lock:
+            slack_changes.delete(self._channel(channel), ts)
+
+    def add_reaction(self, channel: str, ts: str, user: str, name: str) -> None:
+        with self.lock:
+            if user not in self.slack.users:
+                raise ValueError(f"unknown user {user!r}")
+            slack_changes.react(self._channel(channel), ts, user, name)
+
+    def pin_message(self, channel: str, ts: str) -> None:
+        with self.lock:
+            slack_changes.pin(self._channel(channel), ts)
+
+    def post_file(self, channel: str, user: str, name: str, content: bytes,
+                  mimetype: str = "application/octet-stream", text: str = "",
+                  thread_ts: str | None = None, hidden: bool = False) -> tuple[str, str]:
+        """A message sharing one file, as a person uploads it; returns (ts, file id)."""
+        with self.lock:
+            ch = self._channel(channel)
+            if user not in self.slack.users:
+                raise ValueError(f"unknown user {user!r}")
+            self._check_thread(ch.by_ts, thread_ts)
+            stored = slack_changes.new_file(self.slack, self.slack.files, user, name, mimetype,
+                                            content, hidden)
+            message: Message = {"type": "message", "user": user, "text": text,
+                                "team": self.slack.team_id, "upload": True,
+                                "files": [stored.to_api(self.base_url, self.slack.team_id)]}
+            posted = self.slack.append(ch, message, thread_ts=thread_ts)
+            return str(posted["ts"]), stored.id
 
     def new_trigger_id(self, user: str | None = None) -> str:
         with self.lock:

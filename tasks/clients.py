@@ -58,6 +58,13 @@ def async_slack_client(settings: Settings | None = None) -> AsyncWebClient:
     )
 
 
+def slack_files_client(settings: Settings | None = None) -> httpx.Client:
+    """HTTP client for Slack file downloads (`url_private*` needs the bot token)."""
+    s = settings or get_settings()
+    return httpx.Client(timeout=_HTTP_TIMEOUT_SECONDS, headers={
+        "Authorization": f"Bearer {s.SLACK_BOT_TOKEN.get_secret_value()}"})
+
+
 def jira_client(settings: Settings | None = None,
                 timeout: float = _HTTP_TIMEOUT_SECONDS) -> JIRA:
     """Jira REST client; built once per flow run (each construction costs a round trip)."""

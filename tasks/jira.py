@@ -98,14 +98,13 @@ def add_comment(jira: JIRA, key: str, body: str) -> None:
     jira.add_comment(key, body)
 
 
-@task(name="jira-list-transcripts", **TASK_OPTIONS)
-def list_transcripts(jira: JIRA, key: str, filename: str) -> list[dict[str, str]]:
-    """Every copy of this incident's transcript on the case, oldest first."""
+@task(name="jira-list-attachments", **TASK_OPTIONS)
+def list_attachments(jira: JIRA, key: str) -> list[dict[str, str]]:
+    """Every attachment on the case (transcript copies and files), oldest first."""
     issue = jira.issue(key, fields="attachment")
     found = [
         {"id": str(a.id), "filename": str(a.filename), "created": str(getattr(a, "created", ""))}
         for a in (issue.fields.attachment or [])
-        if a.filename == filename
     ]
     return sorted(found, key=lambda a: int(a["id"]) if a["id"].isdigit() else a["id"])
 

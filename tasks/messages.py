@@ -127,12 +127,23 @@ def is_from_irbot(message: dict[str, Any], bot: dict[str, str]) -> bool:
     return bool(bot.get("user_id")) and message.get("user") == bot["user_id"]
 
 
+def backup_details(replies: int, edited: int, deleted: int, files: int,
+                   masked: int | None) -> str:
+    """The second line of a backup comment: what changed besides new rows (counts only)."""
+    parts = [f"{count(replies, 'thread reply')} among them".replace("replys", "replies"),
+             f"{edited} edited", f"{deleted} deleted", f"{count(files, 'file')} attached"]
+    if masked is not None:  # None: masking is off (IRBOT_REDACT_SECRETS=false)
+        parts.append(f"{count(masked, 'secret')} masked")
+    return "; ".join(parts) + "."
+
+
 def backup_comment(new_rows: int, total_rows: int, filename: str, sha256: str,
-                   requested_by: str | None) -> str:
+                   requested_by: str | None, details: str = "") -> str:
     """Jira comment recording one backup."""
     who = f" (requested by {requested_by})" if requested_by else ""
     return (f"irbot backup{who}: {new_rows} new messages, {total_rows} in total.\n"
-            f"File: {filename}\nSHA-256: {sha256}")
+            + (f"{details}\n" if details else "")
+            + f"File: {filename}\nSHA-256: {sha256}")
 
 
 def archive_comment(channels: str, requested_by: str, decided_by: str, total: int) -> str:

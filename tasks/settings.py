@@ -51,6 +51,20 @@ class Settings(BaseSettings):
     FALCON_CLIENT_ID: str | None = None
     FALCON_CLIENT_SECRET: SecretStr | None = None
     FALCON_BASE_URL: str = "https://api.crowdstrike.com"
+    # The transcript: automatic backups (0 = off), files attached up to this size, the emoji
+    # that puts a message on the timeline, and secrets masked before anything leaves Slack.
+    IRBOT_AUTO_BACKUP_MINUTES: int = Field(default=30, ge=0)
+    IRBOT_MAX_FILE_MB: float = Field(default=10, ge=0)
+    IRBOT_TIMELINE_EMOJI: str = "pushpin"
+    IRBOT_REDACT_SECRETS: bool = True
+
+    @field_validator("IRBOT_TIMELINE_EMOJI")
+    @classmethod
+    def _emoji_name(cls, value: str) -> str:
+        name = value.strip().strip(":")  # ":pushpin:" and "pushpin" mean the same
+        if not name:
+            raise ValueError("must name an emoji, e.g. pushpin")
+        return name
 
     @field_validator("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "JIRA_API_TOKEN")
     @classmethod
@@ -109,6 +123,10 @@ class Settings(BaseSettings):
     def socket_mode(self) -> bool:
         """An app token means Socket Mode: Slack is reached over a WebSocket we open."""
         return self.SLACK_APP_TOKEN is not None
+
+    @property
+    def max_file_bytes(self) -> int:
+        return int(self.IRBOT_MAX_FILE_MB * 2**20)
 
     @property
     def pagerduty_teams(self) -> list[str]:

@@ -190,25 +190,6 @@ def describe_slack_error(exc: SlackApiError) -> str:
     return f"Slack refused: `{code}`" + (f" ({hint})" if hint else "")
 
 
-@task(name="slack-fetch-history", **TASK_OPTIONS)
-def fetch_history_since(client: WebClient, channel_id: str, cursor: str) -> list[dict[str, Any]]:
-    """Every top-level message newer than `cursor` (a ts; "" = all), oldest first."""
-    found: list[dict[str, Any]] = []
-    params: dict[str, Any] = {"channel": channel_id, "limit": HISTORY_PAGE, "inclusive": False,
-                              "include_all_metadata": True}
-    if cursor:
-        params["oldest"] = cursor
-    page_cursor: str | None = None
-    while True:
-        resp = client.conversations_history(**params, cursor=page_cursor)
-        found.extend(dict(m) for m in resp["messages"])
-        page_cursor = (resp.get("response_metadata") or {}).get("next_cursor") or None
-        if not page_cursor:
-            break
-    found.sort(key=lambda m: float(m["ts"]))
-    return found
-
-
 @task(name="slack-user-names", **TASK_OPTIONS)
 def user_names(client: WebClient, user_ids: list[str]) -> dict[str, str]:
     """Display names, one users.info call per distinct user."""

@@ -14,6 +14,7 @@ BOT_SCOPES: tuple[str, ...] = (
     "chat:write.public",
     "im:write",
     "users:read",
+    "files:read",
 )
 # The app-level token of a Socket Mode app: apps.connections.open needs this and nothing else.
 APP_TOKEN_SCOPE = "connections:write"  # noqa: S105 - a scope name, not a secret

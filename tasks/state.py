@@ -44,6 +44,11 @@ class IncidentState(Block):
     backup_cursor: str = ""  # Slack ts of the newest message already in Jira; "" = none yet
     transcript_attachment_id: str | None = None
     message_count: int = 0
+    # What the last backup stored of the channel's top-level messages, hashed: a backup that
+    # finds the same (and no thread with new replies) has nothing to do. "" = not known yet.
+    transcript_fingerprint: str = ""
+    # The stored transcript was written with secrets masked: a backup need not scan it again.
+    transcript_masked: bool = False
     last_backup_at: datetime | None = None
     archive_flow_run_id: str | None = None
     archive_deadline: datetime | None = None
@@ -151,6 +156,19 @@ def incident_lock(channel_id: str) -> Iterator[None]:
         if "must be created" in str(exc):
             raise NotAnIncident("This incident is closed: its channel has been archived.") from exc
         raise
+
+
+def open_incident_channels() -> list[str]:
+    """The channel id of every open incident (every state document)."""
+    page, offset, found = 200, 0, []
+    with get_client(sync_client=True) as client:
+        while True:
+            docs = client.read_block_documents_by_type(BLOCK_TYPE_SLUG, offset=offset,
+                                                       limit=page, include_secrets=False)
+            found += [str(doc.data["channel_id"]) for doc in docs if doc.data.get("channel_id")]
+            if len(docs) < page:
+                return found
+            offset += page
 
 
 def find_incident_by_channel_name(name: str) -> IncidentState | None:

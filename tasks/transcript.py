@@ -1,4 +1,7 @@
-"""The transcript: Slack messages → DataFrame → merged, safe CSV (pure pandas code)."""
+"""The transcript: Slack messages → DataFrame → safe CSV (pure pandas code).
+
+Merging a backup into what Jira already holds lives in tasks.transcript_merge.
+"""
 
 from __future__ import annotations
 
@@ -11,8 +14,11 @@ from typing import Any
 
 import pandas as pd
 
+# The first eight are what irbot wrote before threads, edits and files were recorded; a file in
+# that format reads with the others empty (see read_csv).
 COLUMNS = ["ts", "datetime_utc", "user_id", "user_name", "text", "text_raw", "thread_ts",
-           "subtype"]
+           "subtype", "edited_at", "deleted_at", "text_first_stored", "files", "reactions",
+           "flagged"]
 # A cell starting with one of these is run as a formula by spreadsheet programs.
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _USER_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|([^>]*))?>")
@@ -34,11 +40,12 @@ def author_ids(messages: Iterable[Mapping[str, Any]]) -> set[str]:
 def known_names(frame: pd.DataFrame) -> dict[str, str]:
     """user_id → user_name of the people already in a transcript (neutralising undone)."""
     people = frame[frame["user_id"].str.startswith(("U", "W"))]
-    return {str(uid): _unneutralise(str(name))
+    return {str(uid): unneutralise(str(name))
             for uid, name in zip(people["user_id"], people["user_name"], strict=True) if name}
 
 
-def _unneutralise(value: str) -> str:
+def unneutralise(value: str) -> str:
+    """A cell as the person wrote it (neutralise undone)."""
     return value[1:] if value[:1] == "'" and value[1:].startswith(_FORMULA_STARTS) else value
 
 
@@ -68,10 +75,39 @@ def utc_time(ts: str) -> str:
     return moment.isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
-def messages_to_frame(messages: Iterable[Mapping[str, Any]],
-                      names: Mapping[str, str]) -> pd.DataFrame:
-    """One row per message, every cell a string (ts exactly as Slack gave it)."""
-    rows = [{
+def file_line(file: Mapping[str, Any], note: str) -> str:
+    """One file of a message, as the `files` cell lists it: name, type, permalink, outcome."""
+    if file.get("mode") == "hidden_by_limit":
+        return f"(a file Slack hides beyond the plan's limit) <{file.get('id', '?')}>: {note}"
+    name = str(file.get("name") or file.get("title") or file.get("id") or "file")
+    kind = str(file.get("mimetype") or "unknown type")
+    link = str(file.get("permalink") or file.get("id") or "")
+    return f"{name} ({kind}) <{link}>" + (f": {note}" if note else "")
+
+
+def reactions_cell(msg: Mapping[str, Any]) -> str:
+    """':eyes: 3, :white_check_mark: 1'."""
+    return ", ".join(f":{r.get('name')}: {r.get('count', len(r.get('users') or []))}"
+                     for r in msg.get("reactions") or [])
+
+
+def flagged_cell(msg: Mapping[str, Any], timeline_emoji: str) -> str:
+    """Why a message belongs on the timeline ('pinned', ':pushpin:'), or '' when it does not."""
+    why = ["pinned"] if msg.get("pinned_to") else []
+    if any(r.get("name") == timeline_emoji for r in msg.get("reactions") or []):
+        why.append(f":{timeline_emoji}:")
+    return ", ".join(why)
+
+
+def messages_to_frame(messages: Iterable[Mapping[str, Any]], names: Mapping[str, str],
+                      timeline_emoji: str = "pushpin",
+                      file_notes: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """One row per message, every cell a string (ts exactly as Slack gave it).
+
+    `file_notes` says, per Slack file id, what became of the file (attached, too large, ...).
+    """
+    notes = file_notes or {}
+    records = [{
         "ts": str(msg["ts"]),
         "datetime_utc": utc_time(str(msg["ts"])),
         "user_id": str(msg.get("user") or msg.get("bot_id") or ""),
@@ -80,8 +116,23 @@ def messages_to_frame(messages: Iterable[Mapping[str, Any]],
         "text_raw": str(msg.get("text") or ""),
         "thread_ts": str(msg.get("thread_ts") or ""),
         "subtype": str(msg.get("subtype") or ""),
+        "edited_at": utc_time(str(msg["edited"]["ts"])) if (msg.get("edited") or {}).get("ts")
+        else "",
+        "deleted_at": "",
+        "text_first_stored": "",
+        "files": "\n".join(file_line(f, notes.get(str(f.get("id")), ""))
+                           for f in msg.get("files") or []),
+        "reactions": reactions_cell(msg),
+        "flagged": flagged_cell(msg, timeline_emoji),
     } for msg in messages]
-    return pd.DataFrame(rows, columns=COLUMNS, dtype=object)
+    return frame_of(records)
+
+
+def frame_of(records: list[dict[str, Any]]) -> pd.DataFrame:
+    """A transcript frame from rows (column by column: much faster than from row dicts)."""
+    extra = [c for c in (records[0] if records else {}) if c not in COLUMNS]
+    return pd.DataFrame({c: pd.Series([r.get(c, "") for r in records], dtype=object)
+                         for c in COLUMNS + extra})
 
 
 def read_csv(data: bytes) -> pd.DataFrame:
@@ -112,7 +163,13 @@ def neutralise_cell(value: Any) -> Any:
 
 def neutralise(frame: pd.DataFrame) -> pd.DataFrame:
     """Neutralise every cell (idempotent: a neutralised cell starts with ')."""
-    return frame.map(neutralise_cell)
+    out = frame.copy()
+    for column in out.columns:
+        values = out[column]
+        risky = values.map(lambda v: isinstance(v, str) and v.startswith(_FORMULA_STARTS))
+        if risky.any():
+            out[column] = values.where(~risky.astype(bool), "'" + values.astype(str))
+    return out
 
 
 def to_csv(frame: pd.DataFrame) -> bytes:

@@ -33,8 +33,10 @@ def read_transcript(sandbox: Any, key: str) -> pd.DataFrame:
 
 
 def expected_rows(sandbox: Any, channel_id: str) -> list[str]:
-    """ts of every top-level message a transcript must hold (irbot's notices left out)."""
-    return [m["ts"] for m in sandbox.messages(channel_id) if not is_irbot_notice(m)]
+    """ts of every message and thread reply a transcript must hold (irbot's notices left
+    out), in Slack order."""
+    return [m["ts"] for m in sandbox.messages(channel_id, include_replies=True)
+            if not is_irbot_notice(m)]
 
 
 def notices(sandbox: Any, channel_id: str) -> list[str]:

@@ -37,3 +37,17 @@ def test_archive_cancellation_trigger_is_the_same_in_both() -> None:
     served = {d.name: d for d in deployments()}
     assert [t.name for t in served["archive"].triggers] == [trigger.name]
     assert all(not d.triggers for name, d in served.items() if name != "archive")
+
+
+def test_the_automatic_backup_schedule_is_the_same_in_both() -> None:
+    from datetime import timedelta
+
+    [from_yaml] = _yaml_deployments()["autobackup"]["schedules"]
+    served = {d.name: d for d in deployments()}["autobackup"]
+    [schedule] = served.schedules
+    assert schedule.schedule.interval == timedelta(seconds=from_yaml["interval"]) \
+        == timedelta(minutes=30)  # IRBOT_AUTO_BACKUP_MINUTES' default
+    assert {d.name: d for d in deployments(45)}["autobackup"].schedules[0].schedule.interval \
+        == timedelta(minutes=45)
+    assert not {d.name: d for d in deployments(0)}["autobackup"].schedules  # 0 = off
+    assert all(not d.schedules for d in deployments() if d.name != "autobackup")

@@ -12,7 +12,8 @@ from tasks.settings import Settings, SettingsError, load_settings
 REQUIRED = ["SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "JIRA_URL", "JIRA_USER", "JIRA_API_TOKEN",
             "JIRA_PROJECT"]
 OPTIONAL = ["SLACK_API_URL", "JIRA_ISSUE_TYPE", "PAGERDUTY_EVENTS_URL", "PAGERDUTY_ROUTING_KEYS",
-            "IRBOT_ARCHIVE_DELAY_SECONDS"]
+            "IRBOT_ARCHIVE_DELAY_SECONDS", "IRBOT_AUTO_BACKUP_MINUTES", "IRBOT_MAX_FILE_MB",
+            "IRBOT_TIMELINE_EMOJI", "IRBOT_REDACT_SECRETS"]
 SECRETS = {"SLACK_BOT_TOKEN": "xoxb-s3cret-bot-token-111",
            "SLACK_SIGNING_SECRET": "s3cret-signing-222",
            "JIRA_API_TOKEN": "s3cret-jira-333"}
@@ -101,6 +102,10 @@ def test_placeholders_are_refused(env: pytest.MonkeyPatch, name: str, value: str
     [
         ("IRBOT_ARCHIVE_DELAY_SECONDS", "-1"),
         ("IRBOT_ARCHIVE_DELAY_SECONDS", "an hour"),
+        ("IRBOT_AUTO_BACKUP_MINUTES", "-5"),
+        ("IRBOT_MAX_FILE_MB", "ten"),
+        ("IRBOT_TIMELINE_EMOJI", "::"),
+        ("IRBOT_REDACT_SECRETS", "maybe"),
     ],
 )
 def test_bad_optional_values_are_named(env: pytest.MonkeyPatch, name: str, value: str) -> None:
@@ -116,6 +121,19 @@ def test_defaults(env: pytest.MonkeyPatch) -> None:
     assert settings.IRBOT_ARCHIVE_DELAY_SECONDS == 3600
     assert settings.PAGERDUTY_ROUTING_KEYS == {}
     assert settings.pagerduty_teams == []
+    assert settings.IRBOT_AUTO_BACKUP_MINUTES == 30
+    assert settings.IRBOT_MAX_FILE_MB == 10 and settings.max_file_bytes == 10 * 2**20
+    assert settings.IRBOT_TIMELINE_EMOJI == "pushpin"
+    assert settings.IRBOT_REDACT_SECRETS is True
+
+
+def test_transcript_settings(env: pytest.MonkeyPatch) -> None:
+    given(env, {**VALID, "IRBOT_AUTO_BACKUP_MINUTES": "0", "IRBOT_MAX_FILE_MB": "0.5",
+                "IRBOT_TIMELINE_EMOJI": ":round_pushpin:", "IRBOT_REDACT_SECRETS": "false"})
+    settings = load_settings()
+    assert settings.IRBOT_AUTO_BACKUP_MINUTES == 0 and settings.max_file_bytes == 2**19
+    assert settings.IRBOT_TIMELINE_EMOJI == "round_pushpin"
+    assert settings.IRBOT_REDACT_SECRETS is False
 
 
 @pytest.mark.parametrize(
