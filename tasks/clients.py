@@ -69,7 +69,7 @@ def jira_client(settings: Settings | None = None,
                 timeout: float = _HTTP_TIMEOUT_SECONDS) -> JIRA:
     """Jira REST client; built once per flow run (each construction costs a round trip)."""
     s = settings or get_settings()
-    return JIRA(
+    client = JIRA(
         server=s.JIRA_URL,
         basic_auth=(s.JIRA_USER, s.JIRA_API_TOKEN.get_secret_value()),
         get_server_info=False,
@@ -77,6 +77,11 @@ def jira_client(settings: Settings | None = None,
         max_retries=0,
         timeout=timeout,
     )
+    # irbot speaks to Jira Cloud. Skipping serverInfo also leaves the deployment unknown, and
+    # then the library answers its Cloud-only calls (the enhanced search a repeated create uses
+    # to find the case it already made) with a logged warning and None, never a request.
+    client.deploymentType = "Cloud"
+    return client
 
 
 def pagerduty_client() -> httpx.Client:

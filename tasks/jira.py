@@ -47,7 +47,10 @@ def find_labelled_case(jira: JIRA, project: str, label: str) -> str | None:
     """The key of the case carrying `label`, if an earlier attempt already made it."""
     found = jira.enhanced_search_issues(f'project = "{project}" AND labels = "{label}"',
                                         maxResults=1, fields=["summary"], json_result=True)
-    issues = found.get("issues") or [] if isinstance(found, dict) else []
+    if not isinstance(found, dict):
+        # No search happened (the library declined it): "not found" would make a second case.
+        raise RuntimeError(f"Jira search for the label {label} returned {found!r}")
+    issues = found.get("issues") or []
     return str(issues[0]["key"]) if issues else None
 
 

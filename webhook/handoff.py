@@ -28,6 +28,10 @@ PAGE = "page-team/page"
 # The buttons exist just before the run suspends; a click that beats the suspension is retried
 # this long (the click is acked at once; only the outcome waits).
 _RESUME_WAIT_SECONDS = 15.0
+# A run killed on its way to the wait is re-run by the heal automation (tasks/runs.py) and waits
+# again: a click meant for it waits that long (the crash seen, the automation, a new process,
+# and the lock's lease when it died holding the lock).
+_HEAL_WAIT_SECONDS = 180.0
 
 
 class Resumed(enum.Enum):
@@ -86,25 +90,34 @@ class Handoff:
             return None
         return run.state.type.value if run.state else None
 
-    async def _was_paused(self, run_id: str) -> bool:
-        states = await self.client.read_flow_run_states(UUID(run_id))
-        return any(s.type == StateType.PAUSED for s in states)
+    async def _past_states(self, run_id: str) -> set[StateType]:
+        return {s.type for s in await self.client.read_flow_run_states(UUID(run_id))}
 
     async def resume_archive(self, run_id: str, decision: str, decided_by: str) -> Resumed:
-        """Resume a paused archive with the decision; tolerate a click that beats the pause."""
+        """Resume a paused archive with the decision; tolerate a click that beats the pause,
+        or that comes while a crashed run is being healed."""
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + _RESUME_WAIT_SECONDS
+        started = loop.time()
+        deadline = started + _RESUME_WAIT_SECONDS
         while True:
             state = await self.run_state(run_id)
-            if run_is_final(state):
-                return Resumed.ALREADY_DECIDED
             if state == "PAUSED":
                 result = await self.client.resume_flow_run(
                     UUID(run_id), run_input={"decision": decision, "decided_by": decided_by})
                 if result.status == SetStateStatus.ACCEPT:
                     return Resumed.RESUMED
                 # Rejected: someone resumed it between our read and our resume.
-            elif await self._was_paused(run_id) or loop.time() >= deadline:
-                # Paused before and running now: somebody else's click (or the timer) came first.
+            elif state != "CRASHED" and run_is_final(state):
                 return Resumed.ALREADY_DECIDED
+            else:
+                past = await self._past_states(run_id)
+                if StateType.PAUSED in past:
+                    # Paused before and not now: somebody else's click (or the timer) came first.
+                    return Resumed.ALREADY_DECIDED
+                if StateType.CRASHED in past:
+                    # Killed before it ever waited (right after posting the buttons, say): the
+                    # heal automation re-runs it, and the click is for the wait it comes back to.
+                    deadline = started + _HEAL_WAIT_SECONDS
+                if loop.time() >= deadline:
+                    return Resumed.ALREADY_DECIDED
             await asyncio.sleep(0.5)

@@ -1,6 +1,6 @@
 """Helpers for end-to-end tests: Prefect runs, incidents opened in parallel, Slack message lookups.
 
-Not a test module: imported by test_archive_wait.py and test_page_status_help.py.
+Not a test module: imported by the e2e tests.
 """
 
 from __future__ import annotations
@@ -13,12 +13,14 @@ from typing import Any
 from uuid import UUID
 
 import pandas as pd
+import psutil
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import FlowFilter, FlowFilterName
 from prefect.client.schemas.objects import FlowRun
 from prefect.client.schemas.sorting import FlowRunSort
 
 from sandbox.driver import SlackDriver, form_values, wait_for
+from tests.conftest import ServeProcess
 
 FINAL = {"COMPLETED", "FAILED", "CANCELLED", "CRASHED"}
 _SLACK_DATE = re.compile(r"<!date\^(\d+)\^")
@@ -159,3 +161,31 @@ def csv_of(sandbox: Any, key: str) -> pd.DataFrame:
     files = [a for a in sandbox.jira_issue(key)["attachments"] if a["filename"].endswith(".csv")]
     assert len(files) == 1, [a["filename"] for a in files]
     return pd.read_csv(io.BytesIO(files[0]["content"]), dtype=str, keep_default_na=False)
+
+
+def runner_process(serve: ServeProcess) -> psutil.Process:
+    """The runner (`python -m flows.runner`) under `irbot serve`: every flow run is its child."""
+    assert serve.proc is not None
+    for child in psutil.Process(serve.proc.pid).children():
+        if "flows.runner" in " ".join(child.cmdline()):
+            return child
+    raise AssertionError("irbot serve has no runner")
+
+
+BACKUP_OUTCOMES = ("Backup saved", "Nothing new", "Backup failed")
+
+
+def backup_notices(sandbox: Any, channel: str) -> list[str]:
+    """irbot's own (metadata-marked) posts in the channel, oldest first."""
+    return [m["text"] for m in sandbox.messages(channel) if m.get("metadata")]
+
+
+def run_backup(driver: SlackDriver, sandbox: Any, user: str, inc: dict[str, Any]) -> str:
+    """`/irbot backup` in the incident channel; the outcome notice it posts."""
+    done_before = len([t for t in backup_notices(sandbox, inc["channel_id"])
+                       if t.startswith(BACKUP_OUTCOMES)])
+    reply = driver.command("backup", user, inc["channel_id"], inc["name"])
+    assert reply.status == 200
+    return wait_for(lambda: ([t for t in backup_notices(sandbox, inc["channel_id"])
+                              if t.startswith(BACKUP_OUTCOMES)]
+                             [done_before:] or [None])[0], timeout=60, what="backup outcome")

@@ -7,7 +7,8 @@ from typing import Any
 
 import pandas as pd
 
-from sandbox.driver import SlackDriver, wait_for
+from sandbox.driver import SlackDriver
+from tests.e2e.support_runs import run_backup
 
 
 def transcript(sandbox: Any, key: str) -> pd.DataFrame:
@@ -15,20 +16,6 @@ def transcript(sandbox: Any, key: str) -> pd.DataFrame:
     files = [a for a in sandbox.jira_issue(key)["attachments"] if a["filename"].endswith(".csv")]
     assert len(files) == 1, [a["filename"] for a in files]
     return pd.read_csv(io.BytesIO(files[0]["content"]), dtype=str, keep_default_na=False)
-
-
-def backup_notices(sandbox: Any, channel: str) -> list[str]:
-    return [m["text"] for m in sandbox.messages(channel) if m.get("metadata")]
-
-
-def run_backup(driver: SlackDriver, sandbox: Any, user: str, inc: dict[str, Any]) -> str:
-    done_before = len([t for t in backup_notices(sandbox, inc["channel_id"])
-                       if t.startswith(("Backup saved", "Nothing new", "Backup failed"))])
-    reply = driver.command("backup", user, inc["channel_id"], inc["name"])
-    assert reply.status == 200
-    return wait_for(lambda: ([t for t in backup_notices(sandbox, inc["channel_id"])
-                              if t.startswith(("Backup saved", "Nothing new", "Backup failed"))]
-                             [done_before:] or [None])[0], timeout=60, what="backup outcome")
 
 
 def test_backup_twice_appends_only_new_messages(driver: SlackDriver, sandbox: Any,

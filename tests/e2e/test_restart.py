@@ -25,6 +25,7 @@ from tests.e2e.support_runs import (
     open_incidents,
     run_id_of,
     run_state,
+    runner_process,
     start_archive,
     unique_title,
     wait_final,
@@ -38,11 +39,7 @@ RUN_LIMIT = "2"
 
 def flow_processes(serve: ServeProcess) -> list[psutil.Process]:
     """Flow-run processes: everything the runner (`python -m flows.runner`) has started."""
-    assert serve.proc is not None
-    for child in psutil.Process(serve.proc.pid).children():
-        if "flows.runner" in " ".join(child.cmdline()):
-            return list(child.children(recursive=True))
-    raise AssertionError("irbot serve has no runner")
+    return list(runner_process(serve).children(recursive=True))
 
 
 def port_is_free(port: int) -> bool:

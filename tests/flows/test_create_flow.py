@@ -87,6 +87,22 @@ def test_existing_key_makes_no_new_issue(sandbox: Any, settings_env: dict[str, s
     assert any("#incident_channel_" in c for c in sandbox.jira_issue(key)["comments"])
 
 
+def test_a_repeated_create_finds_the_case_made_for_its_request(
+        sandbox: Any, settings_env: dict[str, str]) -> None:
+    """What a re-run after a crash relies on (the case was made, its answer lost): the search
+    by the request's label really reaches Jira and names that case."""
+    from tasks.clients import jira_client
+    from tasks.jira import find_labelled_case, issue_fields, request_label
+
+    jira = jira_client()
+    request = unique("V")
+    fields = issue_fields("SEC", "Task", unique("Labelled"), "SEV-3", "ann", request)
+    key = str(jira.create_issue(fields=fields, prefetch=False).key)
+    assert find_labelled_case(jira, "SEC", request_label(request)) == key
+    assert find_labelled_case(jira, "SEC", request_label(unique("V"))) is None
+    assert sandbox.requests("jira", "GET /rest/api/2/search/jql")
+
+
 @pytest.mark.parametrize("bot_is_member", [True, False])
 def test_name_taken_by_someone_elses_channel_fails_clearly(
         sandbox: Any, settings_env: dict[str, str], crew: dict[str, str], origin: str,
