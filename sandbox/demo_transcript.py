@@ -58,10 +58,20 @@ def show(rows: list[dict[str, str]], issue: dict[str, Any], tl: Narrator) -> Non
                            f"{row['edited_at']}",
                  "deleted": row["deleted_at"], "file": row["files"].rsplit(": ", 1)[-1],
                  "flagged": f"flagged {row['flagged']}, reactions {row['reactions']}",
-                 "masked secret": "the key itself is in no file and no comment"}[label]
+                 "masked secret": leak_check(issue)}[label]
         tl.detail(label, f"{row['user_name']}: {text}\n{extra}")
     files = [a["filename"] for a in issue["attachments"] if not a["filename"].endswith(".csv")]
     tl.detail("jira files", ", ".join(files) or "none")
+
+
+def leak_check(issue: dict[str, Any]) -> str:
+    """Look for the pasted key everywhere on the case: it must be nowhere."""
+    key = SECRET_TEXT.rsplit(" ", 1)[-1]
+    places = [*issue["comments"], *(a["filename"] for a in issue["attachments"])]
+    places += [a["content"].decode("utf-8", "replace") for a in issue["attachments"]]
+    leaks = sum(key in p for p in places)
+    return ("checked: the key itself is in no file, file name or comment on the case"
+            if not leaks else f"LEAKED: the key is in {leaks} places on the case")
 
 
 def final_comments(issue: dict[str, Any], tl: Narrator) -> None:
