@@ -43,6 +43,11 @@ RUN_LAST = ("test_restart.py",)
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: item.path.name in RUN_LAST)  # stable: order kept otherwise
+    # End-to-end tests drive many processes against timers on a 2-core machine: one that fails
+    # is run once more (shown as R in the report, never hidden); a second failure fails.
+    for item in items:
+        if "e2e" in item.path.parts:
+            item.add_marker(pytest.mark.flaky(reruns=1, reruns_delay=2))
 
 
 @pytest.fixture(autouse=True)
