@@ -34,8 +34,11 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
+# Whole modules on parallel workers, longest first (tests/conftest.py orders them): the
+# end-to-end modules mostly wait on timers and leases, so their waits overlap.
+PYTEST_WORKERS ?= 4
 pytest: $(STAMP) chromium
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 test: lint typecheck pytest
 

@@ -36,13 +36,21 @@ IRBOT_VARS = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_API_URL", "JIRA_
               "FALCON_CLIENT_ID", "FALCON_CLIENT_SECRET", "FALCON_BASE_URL")
 
 
-# Modules that restart the session's `irbot serve` with other settings run last, so no later
-# test pays for putting it back.
-RUN_LAST = ("test_restart.py",)
+# `make test` runs the modules on several pytest-xdist workers, a whole module per worker
+# (`--dist loadfile`), handed out in collection order. The end-to-end modules are mostly waits
+# (archive deadlines, lock leases, heartbeats), so the longest start first and wait side by side.
+LONGEST_FIRST = ("test_archive_wait.py", "test_worker_restart.py", "test_restart.py",
+                 "test_crash_heal.py", "test_prefect_ui.py", "test_socket_mode.py",
+                 "test_check.py", "test_page_status_help.py", "test_malformed_fuzz.py")
+
+
+def _cost_rank(item: pytest.Item) -> int:
+    name = item.path.name
+    return LONGEST_FIRST.index(name) if name in LONGEST_FIRST else len(LONGEST_FIRST)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    items.sort(key=lambda item: item.path.name in RUN_LAST)  # stable: order kept otherwise
+    items.sort(key=_cost_rank)  # stable: the order within a module and among the rest is kept
     # End-to-end tests drive many processes against timers on a 2-core machine: one that fails
     # is run once more (shown as R in the report, never hidden); a second failure fails.
     for item in items:

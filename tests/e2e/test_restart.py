@@ -1,8 +1,7 @@
 """Durable runs end to end: pending archives hold no process and no run slot, and a killed
 `irbot serve` leaves no child behind and loses none of them.
 
-This module restarts the session's `irbot serve` with other settings; it runs last (see
-tests/conftest.py), so nothing after it needs the settings back.
+This module restarts the session's `irbot serve` with other settings, and puts it back after.
 """
 
 from __future__ import annotations
@@ -10,6 +9,7 @@ from __future__ import annotations
 import socket
 import time
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import psutil
@@ -54,11 +54,14 @@ def port_is_free(port: int) -> bool:
 
 
 @pytest.fixture
-def slow_serve(serve_process: ServeProcess) -> ServeProcess:
-    """The session's serve, restarted with a longer archive delay and a run limit of 2."""
+def slow_serve(serve_process: ServeProcess) -> Iterator[ServeProcess]:
+    """The session's serve, restarted with a longer archive delay and a run limit of 2, and
+    put back afterwards for the modules that run after this one on the same worker."""
     serve_process.stop()
     serve_process.start(IRBOT_ARCHIVE_DELAY_SECONDS=DELAY_SECONDS, IRBOT_RUN_LIMIT=RUN_LIMIT)
-    return serve_process
+    yield serve_process
+    serve_process.stop()
+    serve_process.start()
 
 
 def test_pending_archives_hold_nothing_and_survive_a_kill(
