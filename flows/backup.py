@@ -21,7 +21,7 @@ from tasks import jira as jira_tasks
 from tasks import slack as slack_tasks
 from tasks.clients import jira_client, slack_client, slack_files_client
 from tasks.errors import IrbotError
-from tasks.files import attach_files, stored_notes
+from tasks.files import attach_files, plan_files, stored_notes
 from tasks.runs import refuse_crash_loop
 from tasks.settings import Settings, get_settings
 from tasks.slack_read import read_history, read_replies
@@ -122,11 +122,13 @@ def _backup_locked(slack: WebClient, settings: Settings, channel_id: str,
     names = transcript.known_names(stored)
     unknown = sorted(transcript.author_ids(rows) - names.keys())
     names |= slack_tasks.user_names(slack, unknown) if unknown else {}
-    with slack_files_client(settings) as http:
-        files = attach_files(http, jira, state.case_key,
-                             [f for m in rows for f in m.get("files") or []],
-                             {a["filename"] for a in attachments},
-                             stored_notes(stored["files"]), settings.max_file_bytes, mask)
+    files, to_fetch = plan_files([f for m in rows for f in m.get("files") or []],
+                                 {a["filename"] for a in attachments},
+                                 stored_notes(stored["files"]), settings.max_file_bytes)
+    if to_fetch:  # a task run (and an HTTP client) only when a file is new to the case
+        with slack_files_client(settings) as http:
+            files.add(attach_files(http, jira, state.case_key, to_fetch,
+                                   settings.max_file_bytes, mask))
     fresh = transcript.neutralise(transcript.messages_to_frame(
         rows, names, settings.IRBOT_TIMELINE_EMOJI, files.notes))
     seen_at = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
