@@ -94,7 +94,8 @@ def _backup_locked(slack: WebClient, settings: Settings, channel_id: str,
         "case_key": state.case_key, "changed": False, "new_messages": 0, "new_replies": 0,
         "edited": 0, "deleted": 0, "files_attached": 0, "secrets_masked": 0,
         "total_messages": state.message_count, "attachment_id": state.transcript_attachment_id}
-    if not final and not threads and fingerprint(people) == state.transcript_fingerprint:
+    listed_now = fingerprint(people)
+    if not final and not threads and listed_now == state.transcript_fingerprint:
         log.info("Nothing new since %s", state.backup_cursor or "the start")
         return summary
 
@@ -167,7 +168,7 @@ def _backup_locked(slack: WebClient, settings: Settings, channel_id: str,
                       activity.cursor_after(history, replies, state.backup_cursor))
     state.transcript_masked = mask
     _advance(state, activity.cursor_after(history, replies, state.backup_cursor), new_id,
-             len(merged), fingerprint(people))
+             len(merged), listed_now)
     log.info("Stored %s new rows (%s total), %s edited, %s deleted as attachment %s",
              unrecorded, len(merged), changes.edited, changes.deleted, new_id)
     summary.update(changed=changed, new_messages=unrecorded, new_replies=changes.new_replies,
