@@ -150,10 +150,15 @@ def redact(text: str, gated: bool = True) -> tuple[str, int]:
     return "\n".join(out), total
 
 
-def redact_many(texts: Sequence[str]) -> list[tuple[str, int]]:
-    """`redact` of each text, the gate run over all of them at once (a backup's messages)."""
-    return [redact(text) if maybe else (text, 0)
-            for text, maybe in zip(texts, may_hold_secrets(texts), strict=True)]
+def redact_many(texts: Sequence[str]) -> dict[int, tuple[str, int]]:
+    """The texts `redact` changes, by position, masked and with their counts: the gate runs
+    over all of them at once (a backup's messages), the detectors on the few it lets through."""
+    changed = {}
+    for i in may_hold_secrets(texts):
+        text, count = redact(texts[i])
+        if text != texts[i]:
+            changed[i] = (text, count)
+    return changed
 
 
 def holds_secret(content: bytes) -> bool:

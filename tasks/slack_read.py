@@ -41,14 +41,18 @@ def masked(messages: list[dict[str, Any]], mask: bool) -> list[dict[str, Any]]:
     at once, so the gate in front of the detectors scans them in one pass."""
     if not mask:
         return messages
+    owners: list[dict[str, Any]] = [m for m in messages if m.get("text")]
+    keys = ["text"] * len(owners)
+    files = [f for m in messages if m.get("files") for f in m["files"]]
     # The permalink holds the file's name too. (The download URLs are kept as they are: they
     # go back to Slack only, from inside the task that downloads.)
-    places = [(m, "text") for m in messages if m.get("text")] + [
-        (f, key) for m in messages for f in m.get("files") or []
-        for key in ("name", "title", "permalink") if f.get(key)]
-    texts = redact_many([str(holder[key]) for holder, key in places])
-    for (holder, key), (text, _) in zip(places, texts, strict=True):
-        holder[key] = text
+    for key in ("name", "title", "permalink"):
+        held = [f for f in files if f.get(key)]
+        owners += held
+        keys += [key] * len(held)
+    texts = [str(owner[key]) for owner, key in zip(owners, keys, strict=True)]
+    for i, (text, _) in redact_many(texts).items():
+        owners[i][keys[i]] = text
     return messages
 
 

@@ -147,9 +147,11 @@ def redact_frame(frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
     out = frame.copy()
     masked = 0
     for column in TEXT_COLUMNS:
-        results = redact_many([str(cell) for cell in out[column]])
-        masked += sum(n for _, n in results)
-        out[column] = [text for text, _ in results]
+        cells = [str(cell) for cell in out[column]]
+        for i, (text, count) in redact_many(cells).items():
+            cells[i] = text
+            masked += count
+        out[column] = cells
     return out, masked
 
 

@@ -110,12 +110,12 @@ GATE_EDGES = ["", "x" * 19, "y" * 20, "z" * 21 + " end", "a\u3000" + "b" * 20,
 @pytest.mark.parametrize("texts", [GATE_EDGES, GATE_EDGES[::-1], [t for t in GATE_EDGES
                                                                   if "İ" not in t], CHAT, []])
 def test_the_gate_of_many_texts_is_the_gate_of_each(texts: list[str]) -> None:
-    assert may_hold_secrets(texts) == [may_hold_secret(t) for t in texts]
+    assert may_hold_secrets(texts) == [i for i, t in enumerate(texts) if may_hold_secret(t)]
 
 
 def test_redact_many_is_redact_of_each() -> None:
     texts = [s[0] for s in SECRETS] + CHAT + [PRIVATE_KEY, ""]
-    assert redact_many(texts) == [redact(t) for t in texts]
+    assert redact_many(texts) == {i: redact(t) for i, t in enumerate(texts) if redact(t)[1]}
 
 
 def test_several_secrets_in_one_message_are_counted() -> None:
