@@ -145,7 +145,8 @@ def main(argv: list[str] | None = None) -> int:
         report(runs)
         path = write_results("transcript_cost", {"benchmark": "transcript_cost",
                                                  "machine": info, "config": vars(args),
-                                                 "runs": runs})
+                                                 "runs": runs,
+                                                 "redaction_ratio": redaction_ratio(runs)})
     print(f"Results: {path.relative_to(REPO_ROOT)} ({time.monotonic() - started:.0f} s)")
     return 0 if all("error" not in r for r in runs) else 1
 
@@ -165,6 +166,19 @@ def redaction_check(sb: Sandbox, env: dict[str, str], users: list[str], size: in
     return out
 
 
+def redaction_ratio(runs: list[dict[str, Any]]) -> dict[str, float]:
+    """Masking on vs off, wall and CPU, the faster of each pair (a shared machine's load
+    shifts); empty without --redaction-check."""
+    pairs = {flag: [r for r in runs if r["kind"].endswith(f"redaction {flag}")]
+             for flag in ("true", "false")}
+    if not all(pairs.values()):
+        return {}
+    best = {f"{what}_{flag}_s": min(r[f"flow_{what}_s"] for r in pair)
+            for flag, pair in pairs.items() for what in ("wall", "cpu")}
+    return {**best, "wall": best["wall_true_s"] / best["wall_false_s"],
+            "cpu": best["cpu_true_s"] / best["cpu_false_s"]}
+
+
 def report(runs: list[dict[str, Any]]) -> None:
     rows = []
     for r in runs:
@@ -175,12 +189,11 @@ def report(runs: list[dict[str, Any]]) -> None:
                      "ok" if ok else f"MISMATCH {r.get('error', '')}"])
     print(table(["backup", "CSV rows", "Slack calls", "Jira calls", "flow s", "process s",
                  "peak RSS MB", "check"], rows))
-    checks = {flag: min((r["flow_wall_s"], r["cpu_s"] - r["import_s"]) for r in runs
-                        if r["kind"].endswith(f"redaction {flag}")) for flag in ("true", "false")
-              if any(r["kind"].endswith(f"redaction {flag}") for r in runs)}
-    if len(checks) == 2:
-        print(f"\nRedaction: flow {checks['true'][0]:.1f} s vs {checks['false'][0]:.1f} s "
-              f"without ({checks['true'][0] / checks['false'][0]:.2f}x), the faster of two each")
+    ratio = redaction_ratio(runs)
+    if ratio:
+        print(f"\nRedaction: flow {ratio['wall_true_s']:.1f} s vs {ratio['wall_false_s']:.1f} s "
+              f"without ({ratio['wall']:.2f}x); flow CPU {ratio['cpu_true_s']:.1f} s vs "
+              f"{ratio['cpu_false_s']:.1f} s ({ratio['cpu']:.2f}x); the faster of two each")
     with_plan = [r for r in runs if "formula" in r]
     print("\nCalls by method: measured / formula")
     names = list(with_plan[0]["formula"])

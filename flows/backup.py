@@ -21,7 +21,7 @@ from tasks import jira as jira_tasks
 from tasks import slack as slack_tasks
 from tasks.clients import jira_client, slack_client, slack_files_client
 from tasks.errors import IrbotError
-from tasks.files import attach_files, stored_notes
+from tasks.files import attach_files, plan_files, stored_notes
 from tasks.runs import refuse_crash_loop
 from tasks.settings import Settings, get_settings
 from tasks.slack_read import read_history, read_replies
@@ -94,7 +94,8 @@ def _backup_locked(slack: WebClient, settings: Settings, channel_id: str,
         "case_key": state.case_key, "changed": False, "new_messages": 0, "new_replies": 0,
         "edited": 0, "deleted": 0, "files_attached": 0, "secrets_masked": 0,
         "total_messages": state.message_count, "attachment_id": state.transcript_attachment_id}
-    if not final and not threads and fingerprint(people) == state.transcript_fingerprint:
+    listed_now = fingerprint(people)
+    if not final and not threads and listed_now == state.transcript_fingerprint:
         log.info("Nothing new since %s", state.backup_cursor or "the start")
         return summary
 
@@ -122,11 +123,13 @@ def _backup_locked(slack: WebClient, settings: Settings, channel_id: str,
     names = transcript.known_names(stored)
     unknown = sorted(transcript.author_ids(rows) - names.keys())
     names |= slack_tasks.user_names(slack, unknown) if unknown else {}
-    with slack_files_client(settings) as http:
-        files = attach_files(http, jira, state.case_key,
-                             [f for m in rows for f in m.get("files") or []],
-                             {a["filename"] for a in attachments},
-                             stored_notes(stored["files"]), settings.max_file_bytes, mask)
+    files, to_fetch = plan_files([f for m in rows for f in m.get("files") or []],
+                                 {a["filename"] for a in attachments},
+                                 stored_notes(stored["files"]), settings.max_file_bytes)
+    if to_fetch:  # a task run (and an HTTP client) only when a file is new to the case
+        with slack_files_client(settings) as http:
+            files.add(attach_files(http, jira, state.case_key, to_fetch,
+                                   settings.max_file_bytes, mask))
     fresh = transcript.neutralise(transcript.messages_to_frame(
         rows, names, settings.IRBOT_TIMELINE_EMOJI, files.notes))
     seen_at = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
@@ -165,7 +168,7 @@ def _backup_locked(slack: WebClient, settings: Settings, channel_id: str,
                       activity.cursor_after(history, replies, state.backup_cursor))
     state.transcript_masked = mask
     _advance(state, activity.cursor_after(history, replies, state.backup_cursor), new_id,
-             len(merged), fingerprint(people))
+             len(merged), listed_now)
     log.info("Stored %s new rows (%s total), %s edited, %s deleted as attachment %s",
              unrecorded, len(merged), changes.edited, changes.deleted, new_id)
     summary.update(changed=changed, new_messages=unrecorded, new_replies=changes.new_replies,

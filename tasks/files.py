@@ -59,43 +59,71 @@ class FilesOutcome:
     notes: dict[str, str] = field(default_factory=dict)  # Slack file id → what became of it
     attached: int = 0  # attached by this backup
 
+    def add(self, other: FilesOutcome) -> None:
+        self.notes.update(other.notes)
+        self.attached += other.attached
+
 
 def _megabytes(size: int) -> str:
     return f"{size / 2**20:.1f} MB" if size >= 2**20 else f"{size / 2**10:.1f} KB"
 
 
+def _download_url(file: Mapping[str, Any]) -> str:
+    return str(file.get("url_private_download") or file.get("url_private") or "")
+
+
+def settled_note(file: Mapping[str, Any], on_jira: set[str], previous: dict[str, str],
+                 max_bytes: int) -> str | None:
+    """What became of a file, when that is known without fetching it; None: fetch it."""
+    name = jira_name(file)
+    earlier = previous.get(str(file.get("permalink") or ""), "")
+    size = int(file.get("size") or 0)
+    if file.get("mode") == "hidden_by_limit":
+        return HIDDEN
+    if name in on_jira:
+        return f"attached to Jira as {name}"
+    if earlier.startswith(FINAL_NOTES):
+        return earlier
+    if size > max_bytes:
+        return f"not attached: over the {_megabytes(max_bytes)} cap ({_megabytes(size)})"
+    if not _download_url(file):
+        return "not attached: Slack gave no download link"
+    return None
+
+
+def plan_files(files: Iterable[Mapping[str, Any]], on_jira: set[str], previous: dict[str, str],
+               max_bytes: int) -> tuple[FilesOutcome, list[dict[str, Any]]]:
+    """The notes of the files already settled, and the rest (each once) to fetch and attach.
+
+    Most backups find every file already on the case: they need no fetching task at all."""
+    settled, to_fetch, seen = FilesOutcome(), [], set()
+    for file in files:
+        file_id = str(file.get("id") or "")
+        if not file_id or file_id in seen:
+            continue
+        seen.add(file_id)
+        note = settled_note(file, on_jira, previous, max_bytes)
+        if note is None:
+            to_fetch.append(dict(file))
+        else:
+            settled.notes[file_id] = note
+    return settled, to_fetch
+
+
 @task(name="jira-attach-slack-files", **TASK_OPTIONS)
 def attach_files(http: httpx.Client, jira: JIRA, case_key: str, files: list[dict[str, Any]],
-                 on_jira: set[str], previous: dict[str, str], max_bytes: int,
-                 scan: bool) -> FilesOutcome:
-    """Attach each file not yet on the case, up to `max_bytes`; say what became of every one.
+                 max_bytes: int, scan: bool) -> FilesOutcome:
+    """Fetch these files (none on the case yet) and attach each, up to `max_bytes`.
 
     A file that cannot be fetched is noted and tried again by the next backup; it never fails
     the backup (the transcript matters more than any one file). The file's bytes stay in here.
     """
     outcome = FilesOutcome()
     for file in files:
-        file_id = str(file.get("id") or "")
-        if not file_id or file_id in outcome.notes:
-            continue
-        name = jira_name(file)
-        earlier = previous.get(str(file.get("permalink") or ""), "")
-        size = int(file.get("size") or 0)
-        url = str(file.get("url_private_download") or file.get("url_private") or "")
-        if file.get("mode") == "hidden_by_limit":
-            note = HIDDEN
-        elif name in on_jira:
-            note = f"attached to Jira as {name}"
-        elif earlier.startswith(FINAL_NOTES):
-            note = earlier
-        elif size > max_bytes:
-            note = f"not attached: over the {_megabytes(max_bytes)} cap ({_megabytes(size)})"
-        elif not url:
-            note = "not attached: Slack gave no download link"
-        else:
-            note = _fetch_and_attach(http, jira, case_key, file, name, url, max_bytes, scan)
-            outcome.attached += note.startswith("attached")
-        outcome.notes[file_id] = note
+        note = _fetch_and_attach(http, jira, case_key, file, jira_name(file),
+                                 _download_url(file), max_bytes, scan)
+        outcome.attached += note.startswith("attached")
+        outcome.notes[str(file["id"])] = note
     return outcome
 
 

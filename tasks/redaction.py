@@ -13,7 +13,7 @@ The detectors are called directly (`analyze_string`): detect-secrets' scan API w
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from detect_secrets.plugins.artifactory import ArtifactoryDetector
@@ -46,6 +46,8 @@ from detect_secrets.plugins.stripe import StripeDetector
 from detect_secrets.plugins.telegram_token import TelegramBotTokenDetector
 from detect_secrets.plugins.twilio import TwilioKeyDetector
 
+from tasks.secret_gate import may_hold_secret, may_hold_secrets
+
 PATTERN_DETECTORS: tuple[BasePlugin, ...] = (
     AWSKeyDetector(), AzureStorageKeyDetector(), IbmCloudIamDetector(), IbmCosHmacDetector(),
     SoftlayerDetector(), CloudantDetector(), ArtifactoryDetector(),  # cloud
@@ -61,23 +63,6 @@ _KEYWORD_FORMS = (CONFIG_DENYLIST_REGEX_TO_GROUP, QUOTES_REQUIRED_DENYLIST_REGEX
 KEYWORD_KIND = KeywordDetector.secret_type
 PRIVATE_KEY_KIND = PrivateKeyDetector.secret_type
 
-# A cheap gate in front of the detectors: text none of them could match skips them all. Each
-# detector needs one of these: a token of 20 characters or more, a keyword (pass, secret,
-# key…), a URL with credentials, or a short token's fixed prefix (xox…-, eyJ, AKC, AP…, npm_).
-# tests/unit/test_redaction_table.py checks that gated and ungated scans agree on every sample.
-# Simple scans, not one regex of alternatives: most chat lines cost one search and a few `in`s.
-_GATE_WORDS = ("pass", "pwd", "secret", "key", "contrase", "xox", "eyj", "akc", "npm_")
-_SHORT_PREFIX = re.compile(r"AP[\dA-F]")
-_LONG_WORD = re.compile(r"\S{20}")
-
-
-def _may_hold_secret(text: str) -> bool:
-    if _LONG_WORD.search(text):
-        return True
-    lower = text.lower()
-    if any(word in lower for word in _GATE_WORDS) or ("://" in text and "@" in text):
-        return True
-    return "AP" in text and _SHORT_PREFIX.search(text) is not None
 # A detector may report only part of a token (a JWT without its signature, `ghp` of a GitHub
 # token): the mask covers the whole token around what it reported.
 _TOKEN_TAIL = re.compile(r"[\w+/=.\-]*")
@@ -107,7 +92,7 @@ class Finding:
 
 def findings(line: str, gated: bool = True) -> list[Finding]:
     """Every secret the chosen detectors report in one line."""
-    if gated and not _may_hold_secret(line):
+    if gated and not may_hold_secret(line):
         return []
     found = [Finding(d.secret_type, value) for d in PATTERN_DETECTORS
              for value in d.analyze_string(line) if value]
@@ -141,7 +126,7 @@ def _mask_line(line: str, found: list[Finding]) -> tuple[str, int]:
 
 def redact(text: str, gated: bool = True) -> tuple[str, int]:
     """The text with every secret replaced by its marker, and how many were replaced."""
-    if not text or (gated and not _may_hold_secret(text)):
+    if not text or (gated and not may_hold_secret(text)):
         return text, 0
     total = 0
     lines = text.split("\n")
@@ -163,6 +148,17 @@ def redact(text: str, gated: bool = True) -> tuple[str, int]:
             total += masked
         out.append(line)
     return "\n".join(out), total
+
+
+def redact_many(texts: Sequence[str]) -> dict[int, tuple[str, int]]:
+    """The texts `redact` changes, by position, masked and with their counts: the gate runs
+    over all of them at once (a backup's messages), the detectors on the few it lets through."""
+    changed = {}
+    for i in may_hold_secrets(texts):
+        text, count = redact(texts[i])
+        if text != texts[i]:
+            changed[i] = (text, count)
+    return changed
 
 
 def holds_secret(content: bytes) -> bool:

@@ -13,14 +13,17 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from tasks.redaction import count_markers, redact
-from tasks.transcript import frame_of, unneutralise
+from tasks.redaction import MARKER_PREFIX, count_markers, redact_many
+from tasks.transcript import COLUMNS, unneutralise
 
 TOMBSTONE = "tombstone"
 # Columns where people's words (and so their secrets) can be.
 TEXT_COLUMNS = ("text", "text_raw", "text_first_stored", "files")
+# json.dumps(..., ensure_ascii=False) builds an encoder per call; one shared is the same text.
+_FINGERPRINT_JSON = json.JSONEncoder(ensure_ascii=False)
 
 
 def seen_missing(seen_at: str) -> str:
@@ -64,34 +67,41 @@ def union_files(old: str, new: str) -> str:
     return "\n".join([*kept, *latest.values()])
 
 
-def _updated(old: dict[str, Any], new: Mapping[str, Any], seen_at: str,
-             changes: Changes) -> dict[str, Any]:
-    out = dict(old)
-    if new["subtype"] == TOMBSTONE:  # a parent deleted while its thread lives on
-        if not old["deleted_at"]:
-            out["deleted_at"] = seen_missing(seen_at)
-            changes.deleted += 1
-        return out
-    if new["text"] != old["text"]:
-        if not old["text_first_stored"]:
-            out["text_first_stored"] = old["text"]
-        out["text"] = new["text"]
-        changes.edited += 1
-        changes.edited_ts.append(str(old["ts"]))
-    out["text_raw"] = new["text_raw"]
-    out["edited_at"] = new["edited_at"] or old["edited_at"]
-    out["thread_ts"] = new["thread_ts"] or old["thread_ts"]
-    out["subtype"] = new["subtype"]
-    out["files"] = union_files(str(old["files"]), str(new["files"]))
-    out["reactions"], out["flagged"] = new["reactions"], new["flagged"]
-    return out
+def _truthy(values: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    """Cell by cell, as `bool(cell)` says ("" is empty)."""
+    return values.astype(bool)
 
 
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """Rows as dicts (pandas' own to_dict boxes every cell: ten times slower)."""
-    columns = [str(c) for c in frame.columns]
-    return [dict(zip(columns, row, strict=True))
-            for row in zip(*(frame[c].tolist() for c in columns), strict=True)]
+def reply_mask(frame: pd.DataFrame) -> np.ndarray[Any, Any]:
+    """`is_reply` for every row at once."""
+    thread = frame["thread_ts"].to_numpy(dtype=object)
+    own = np.not_equal(thread, frame["ts"].to_numpy(dtype=object))
+    loud = np.equal(frame["subtype"].to_numpy(dtype=object), "thread_broadcast")
+    mask: np.ndarray[Any, Any] = _truthy(thread) & own.astype(bool) & ~loud.astype(bool)
+    return mask
+
+
+def _update_known(cells: dict[str, np.ndarray[Any, Any]], at: np.ndarray[Any, Any],
+                  new: pd.DataFrame, gone: str, changes: Changes) -> None:
+    """Stored rows at positions `at` take what Slack lists now for them (`new`, aligned)."""
+    tomb = new["subtype"].to_numpy(dtype=object) == TOMBSTONE
+    # A parent deleted while its thread lives on: only marked, its text stays.
+    buried = at[tomb][~_truthy(cells["deleted_at"][at[tomb]])]
+    cells["deleted_at"][buried] = gone
+    changes.deleted += len(buried)
+    at, live = at[~tomb], {c: new[c].to_numpy(dtype=object)[~tomb] for c in new.columns}
+    edited = live["text"] != cells["text"][at]
+    first = at[edited & ~_truthy(cells["text_first_stored"][at])]
+    cells["text_first_stored"][first] = cells["text"][first]
+    cells["text"][at[edited]] = live["text"][edited]
+    changes.edited += int(edited.sum())
+    changes.edited_ts += [str(ts) for ts in cells["ts"][at[edited]]]
+    for column in ("edited_at", "thread_ts"):  # Slack's value, or the stored one
+        cells[column][at] = np.where(_truthy(live[column]), live[column], cells[column][at])
+    for column in ("text_raw", "subtype", "reactions", "flagged"):
+        cells[column][at] = live[column]
+    cells["files"][at] = [union_files(str(old), str(now))
+                          for old, now in zip(cells["files"][at], live["files"], strict=True)]
 
 
 def apply_backup(stored: pd.DataFrame, fresh: pd.DataFrame, listed: set[str],
@@ -100,34 +110,35 @@ def apply_backup(stored: pd.DataFrame, fresh: pd.DataFrame, listed: set[str],
 
     `listed`: every ts Slack listed in this backup (irbot's own posts included, so that replies
     to them keep their parent); `reread_threads`: the threads read whole, whose replies missing
-    from `listed` were deleted.
+    from `listed` were deleted. Column at a time: a backup re-lists every message it stored.
     """
-    changes = Changes()
-    rows = {str(r["ts"]): r for r in _records(stored)}
-    for new in _records(fresh):
-        ts = str(new["ts"])
-        old = rows.get(ts)
-        if old is not None:
-            rows[ts] = _updated(old, new, seen_at, changes)
-            continue
-        if new["subtype"] == TOMBSTONE:
-            new["deleted_at"] = seen_missing(seen_at)
-        rows[ts] = new
-        if is_reply(new):
-            changes.new_replies += 1
-        else:
-            changes.new_messages += 1
-    for ts, row in rows.items():
-        if ts in listed or row["deleted_at"]:
-            continue
-        # The channel was read whole; a thread only when it was re-read, or when its parent
-        # is gone too (Slack drops a thread with its last reply).
-        if not is_reply(row) or row["thread_ts"] in reread_threads or (
-                row["thread_ts"] not in listed):
-            row["deleted_at"] = seen_missing(seen_at)
-            changes.deleted += 1
-    frame = frame_of(list(rows.values()))
-    order = frame["ts"].map(float).argsort(kind="stable")
+    changes, gone = Changes(), seen_missing(seen_at)
+    # Extra columns (a newer irbot's) come along from whichever frame leads, as rows would.
+    lead = stored if len(stored) else fresh
+    columns = COLUMNS + [c for c in lead.columns if c not in COLUMNS and len(lead)]
+    cells = {c: (stored[c].to_numpy(dtype=object) if c in stored.columns
+                 else np.full(len(stored), "", dtype=object)).copy() for c in columns}
+    at = pd.Index(stored["ts"]).get_indexer(fresh["ts"])
+    known = at >= 0
+    _update_known(cells, at[known], fresh[known], gone, changes)
+
+    added = fresh[~known].reindex(columns=columns, fill_value="")
+    added.loc[added["subtype"] == TOMBSTONE, "deleted_at"] = gone
+    replies = int(reply_mask(added).sum())
+    changes.new_replies += replies
+    changes.new_messages += len(added) - replies
+
+    frame = pd.concat([pd.DataFrame(cells), added.astype(object)], ignore_index=True)
+    missing = ~frame["ts"].isin(listed).to_numpy() & ~_truthy(
+        frame["deleted_at"].to_numpy(dtype=object))
+    # The channel was read whole; a thread only when it was re-read, or when its parent is gone
+    # too (Slack drops a thread with its last reply).
+    thread = frame["thread_ts"]
+    missing &= ~reply_mask(frame) | thread.isin(reread_threads).to_numpy() | ~thread.isin(
+        listed).to_numpy()
+    frame.loc[missing, "deleted_at"] = gone
+    changes.deleted += int(missing.sum())
+    order = frame["ts"].astype(float).argsort(kind="stable")
     return frame.iloc[order.to_numpy()].reset_index(drop=True), changes
 
 
@@ -136,17 +147,19 @@ def redact_frame(frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
     out = frame.copy()
     masked = 0
     for column in TEXT_COLUMNS:
-        results = [redact(str(cell)) for cell in out[column]]
-        masked += sum(n for _, n in results)
-        out[column] = [text for text, _ in results]
+        cells = [str(cell) for cell in out[column]]
+        for i, (text, count) in redact_many(cells).items():
+            cells[i] = text
+            masked += count
+        out[column] = cells
     return out, masked
 
 
 def masked_in(frame: pd.DataFrame) -> int:
     """Secrets masked in a transcript's messages and file names (a file's name shows again in
     its permalink: counted once)."""
-    names = (line.split(" (", 1)[0] for cell in frame["files"].astype(str)
-             for line in cell.split("\n"))
+    files = [str(cell) for cell in frame["files"] if MARKER_PREFIX in str(cell)]
+    names = (line.split(" (", 1)[0] for cell in files for line in cell.split("\n"))
     return count_markers(frame["text"].astype(str)) + count_markers(names)
 
 
@@ -158,13 +171,13 @@ def fingerprint(messages: Iterable[Mapping[str, Any]]) -> str:
     """
     digest = hashlib.sha256()
     for msg in messages:
-        digest.update(json.dumps([
+        digest.update(_FINGERPRINT_JSON.encode([
             msg.get("ts"), msg.get("text"), (msg.get("edited") or {}).get("ts"),
             msg.get("subtype"), msg.get("thread_ts"),
             [(f.get("id"), f.get("mode")) for f in msg.get("files") or []],
             [(r.get("name"), r.get("count")) for r in msg.get("reactions") or []],
             bool(msg.get("pinned_to")),
-        ], ensure_ascii=False).encode())
+        ]).encode())
     return digest.hexdigest()
 
 

@@ -11,7 +11,9 @@ from tasks.redaction import (
     holds_secret,
     marker,
     redact,
+    redact_many,
 )
+from tasks.secret_gate import may_hold_secret, may_hold_secrets
 
 # (sample line, the secret in it, the detector kind that must mask it). Test values only.
 SECRETS = [
@@ -95,6 +97,25 @@ def test_ordinary_chat_is_left_alone(line: str) -> None:
 @pytest.mark.parametrize("text", [s[0] for s in SECRETS] + CHAT + [PRIVATE_KEY])
 def test_the_gate_never_changes_the_outcome(text: str) -> None:
     assert redact(text, gated=True) == redact(text, gated=False)
+
+
+# Texts where a per-text scan and a scan of the join could differ: words at the edges, every
+# kind of whitespace, a character that lowers to two, a lone surrogate, a URL's parts apart.
+GATE_EDGES = ["", "x" * 19, "y" * 20, "z" * 21 + " end", "a\u3000" + "b" * 20,
+              "c" * 10 + "\xa0" + "d" * 10, "line\n" + "e" * 20, "PASS word", "Ke", "y split",
+              "İstanbul key", "\ud800 lone", "https://", "@host", "https://user@host", "AP",
+              "1 text", "APF here", "NPM_x", "\U0001d518" * 20]
+
+
+@pytest.mark.parametrize("texts", [GATE_EDGES, GATE_EDGES[::-1], [t for t in GATE_EDGES
+                                                                  if "İ" not in t], CHAT, []])
+def test_the_gate_of_many_texts_is_the_gate_of_each(texts: list[str]) -> None:
+    assert may_hold_secrets(texts) == [i for i, t in enumerate(texts) if may_hold_secret(t)]
+
+
+def test_redact_many_is_redact_of_each() -> None:
+    texts = [s[0] for s in SECRETS] + CHAT + [PRIVATE_KEY, ""]
+    assert redact_many(texts) == {i: redact(t) for i, t in enumerate(texts) if redact(t)[1]}
 
 
 def test_several_secrets_in_one_message_are_counted() -> None:

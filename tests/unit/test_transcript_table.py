@@ -17,6 +17,8 @@ from tasks.transcript import (
     neutralise_cell,
     read_csv,
     to_csv,
+    utc_time,
+    utc_times,
 )
 
 NAMES = {"U1": "alice", "U2": "bob", "W3": "carol"}
@@ -28,6 +30,12 @@ def row(message: dict[str, Any], names: dict[str, str] = NAMES) -> dict[str, str
     assert list(frame.columns) == COLUMNS
     assert len(frame) == 1
     return {k: v for k, v in frame.iloc[0].items()}
+
+
+def test_utc_times_formats_each_ts_as_utc_time_does() -> None:
+    stamps = ["1700000000.000100", "1700000001.5", "1700000002", "0.000001", "1999999999.999999"]
+    assert utc_times(stamps) == [utc_time(ts) for ts in stamps]
+    assert utc_times([]) == []
 
 
 def test_columns_include_the_contract() -> None:
