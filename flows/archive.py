@@ -26,14 +26,15 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from flows.backup import backup_incident
+from tasks import deployments, messages
 from tasks import jira as jira_tasks
-from tasks import messages
 from tasks import slack as slack_tasks
 from tasks.clients import jira_client, slack_client
 from tasks.runs import refuse_crash_loop, remove_scheduled_run, run_state
 from tasks.settings import get_settings
 from tasks.state import (
     IncidentState,
+    archive_pending,
     delete_incident,
     find_incident,
     incident_lock,
@@ -42,7 +43,6 @@ from tasks.state import (
     save_incident,
 )
 
-DEPLOYMENT = "archive-incident/archive"
 DEADLINE = "deadline"  # decided_by when the timer, not a person, resumed the wait
 WAIT_KEY = "archive-decision"  # the suspension's key: the same on every re-run of a run
 # The suspension outlives the deadline so that the timer run, not its expiry (which would end
@@ -74,7 +74,7 @@ def _decider(slack: WebClient, decided_by: str) -> str:
     return slack_tasks.person(slack, decided_by) if decided_by[:1] in "UW" else decided_by
 
 
-@flow(name="archive-incident")
+@flow(name=deployments.flow_of(deployments.ARCHIVE))
 def archive_incident(channel_id: str, requested_by: str | None = None,
                      resume_run_id: str | None = None,
                      cancelled_run_id: str | None = None) -> dict[str, Any]:
@@ -134,8 +134,7 @@ def _prepare_wait(slack: WebClient, channel_id: str, requested_by: str | None, m
     with incident_lock(channel_id):
         state = load_incident(channel_id)
         if state.archive_flow_run_id != me:
-            pending = state.archive_flow_run_id
-            if pending and not run_is_final(run_state(pending)):
+            if archive_pending(state, run_state(state.archive_flow_run_id)):
                 if requested_by:
                     slack_tasks.tell_user(slack, channel_id, requested_by,
                                           "An archive is already pending for this channel; "
@@ -153,7 +152,7 @@ def _prepare_wait(slack: WebClient, channel_id: str, requested_by: str | None, m
             # Before the buttons: once people can click, as little as possible should stand
             # between them and the wait (a click before it is retried only for a while).
             timer = run_deployment(
-                DEPLOYMENT, timeout=0, as_subflow=False,
+                deployments.ARCHIVE, timeout=0, as_subflow=False,
                 parameters={"channel_id": channel_id, "resume_run_id": me},
                 scheduled_time=state.archive_deadline, idempotency_key=f"archive-timer-{me}")
             state.archive_timer_run_id = str(timer.id)  # type: ignore[union-attr]  # sync flow
@@ -286,7 +285,7 @@ def cancellation_trigger() -> Any:
         name="irbot: announce an archive cancelled in Prefect",
         expect={"prefect.flow-run.Cancelled"},
         match_related={"prefect.resource.role": "flow",
-                       "prefect.resource.name": "archive-incident"},
+                       "prefect.resource.name": deployments.flow_of(deployments.ARCHIVE)},
         parameters={"channel_id": "{{ flow_run.parameters.channel_id }}",
                     "cancelled_run_id": "{{ event.resource.id }}"},
     )

@@ -12,13 +12,12 @@ from typing import Any
 from prefect import flow, get_run_logger
 
 from flows.backup import backup_incident
+from tasks import deployments
 from tasks.errors import NotAnIncident
 from tasks.state import find_incident, open_incident_channels
 
-DEPLOYMENT = "autobackup-incident/autobackup"
 
-
-@flow(name="autobackup-incident")
+@flow(name=deployments.flow_of(deployments.AUTOBACKUP))
 def autobackup_incidents(channel_ids: list[str] | None = None) -> dict[str, Any]:
     """Back up each open incident (or just these channels) that changed since its last backup.
 

@@ -16,7 +16,7 @@ from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
 from slack_sdk import WebClient
 
-from tasks import activity, messages, transcript
+from tasks import activity, deployments, messages, transcript
 from tasks import jira as jira_tasks
 from tasks import slack as slack_tasks
 from tasks.clients import jira_client, slack_client, slack_files_client
@@ -41,7 +41,7 @@ def notify(slack: WebClient, channel_id: str, text: str) -> None:
         get_run_logger().exception("Could not post a backup notice in %s", channel_id)
 
 
-@flow(name="backup-incident")
+@flow(name=deployments.flow_of(deployments.BACKUP))
 def backup_incident(channel_id: str, requested_by: str | None = None, final: bool = False,
                     automatic: bool = False) -> dict[str, Any]:
     """Store the channel's conversation in the incident's transcript on Jira, exactly once.

@@ -11,8 +11,8 @@ from prefect.runtime import flow_run
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from tasks import deployments, messages
 from tasks import jira as jira_tasks
-from tasks import messages
 from tasks import slack as slack_tasks
 from tasks.clients import jira_client, slack_client
 from tasks.errors import ChannelNameTaken, IrbotError, VendorRefused
@@ -57,7 +57,7 @@ def open_channel(slack: WebClient, name: str, case_url: str) -> dict[str, Any]:
                            "archive that channel, or use a different case key.")
 
 
-@flow(name="create-incident")
+@flow(name=deployments.flow_of(deployments.CREATE))
 def create_incident(
     requested_by: str,
     invitees: list[str],

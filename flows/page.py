@@ -8,8 +8,8 @@ from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
 from slack_sdk.errors import SlackApiError
 
+from tasks import deployments, pagerduty
 from tasks import jira as jira_tasks
-from tasks import pagerduty
 from tasks import slack as slack_tasks
 from tasks.clients import jira_client, slack_client
 from tasks.errors import IrbotError
@@ -18,7 +18,7 @@ from tasks.settings import get_settings
 from tasks.state import find_incident
 
 
-@flow(name="page-team")
+@flow(name=deployments.flow_of(deployments.PAGE))
 def page_team(channel_id: str, team: str, message: str = "",
               requested_by: str | None = None) -> dict[str, Any]:
     """Page an on-call team about this incident (or, outside one, about this channel)."""

@@ -12,6 +12,7 @@ from flows.autobackup import autobackup_incidents
 from flows.backup import backup_incident
 from flows.create import create_incident
 from flows.page import page_team
+from tasks.deployments import ARCHIVE, AUTOBACKUP, BACKUP, CREATE, PAGE, name_of
 from tasks.runs import ensure_heal_automation, ensure_zombie_automation
 from tasks.settings import Settings, get_settings
 from tasks.state import register_block_type
@@ -25,11 +26,11 @@ def deployments(auto_backup_minutes: int | None = None) -> list[Any]:
         auto_backup_minutes = int(Settings.model_fields["IRBOT_AUTO_BACKUP_MINUTES"].default)
     every = timedelta(minutes=auto_backup_minutes) if auto_backup_minutes else None
     return [
-        create_incident.to_deployment(name="create"),
-        backup_incident.to_deployment(name="backup"),
-        autobackup_incidents.to_deployment(name="autobackup", interval=every),
-        archive_incident.to_deployment(name="archive", triggers=[cancellation_trigger()]),
-        page_team.to_deployment(name="page"),
+        create_incident.to_deployment(name=name_of(CREATE)),
+        backup_incident.to_deployment(name=name_of(BACKUP)),
+        autobackup_incidents.to_deployment(name=name_of(AUTOBACKUP), interval=every),
+        archive_incident.to_deployment(name=name_of(ARCHIVE), triggers=[cancellation_trigger()]),
+        page_team.to_deployment(name=name_of(PAGE)),
     ]
 
 

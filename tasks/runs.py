@@ -16,12 +16,14 @@ from __future__ import annotations
 from datetime import timedelta
 from uuid import UUID
 
-from prefect.client.orchestration import get_client
-from prefect.client.schemas.objects import StateType
+from prefect.client.orchestration import PrefectClient, get_client
+from prefect.client.schemas.objects import FlowRun, StateType
 from prefect.exceptions import ObjectNotFound
 
-# Flow names, as in DESIGN.md; the automation matches runs of these flows only.
-FLOW_NAMES = ("create-incident", "backup-incident", "archive-incident", "page-team")
+from tasks.deployments import ARCHIVE, BACKUP, CREATE, PAGE, flow_of
+
+# The automations match runs of these flows only (not the schedule's: its next firing is soon).
+FLOW_NAMES = tuple(flow_of(d) for d in (CREATE, BACKUP, ARCHIVE, PAGE))
 HEAL_AUTOMATION = "irbot: re-run crashed runs"
 ZOMBIE_AUTOMATION = "irbot: crash runs that stopped sending heartbeats"
 MAX_CRASHES = 3
@@ -34,14 +36,29 @@ class CrashLoop(RuntimeError):
     """This run crashed too often: re-running it again would likely crash again."""
 
 
-def run_state(run_id: str) -> str | None:
-    """The run's state type (e.g. "PAUSED"), or None if there is no such run."""
+def _state_type(run: FlowRun) -> str | None:
+    return run.state.type.value if run.state else None
+
+
+def run_state(run_id: str | None) -> str | None:
+    """The run's state type (e.g. "PAUSED"), or None if there is no such run (or no id)."""
+    if not run_id:
+        return None
     with get_client(sync_client=True) as client:
         try:
-            run = client.read_flow_run(UUID(run_id))
+            return _state_type(client.read_flow_run(UUID(run_id)))
         except (ObjectNotFound, ValueError):
             return None
-    return run.state.type.value if run.state else None
+
+
+async def arun_state(client: PrefectClient, run_id: str | None) -> str | None:
+    """run_state for an event loop (the webhook), over the caller's client."""
+    if not run_id:
+        return None
+    try:
+        return _state_type(await client.read_flow_run(UUID(run_id)))
+    except (ObjectNotFound, ValueError):
+        return None
 
 
 def past_state_types(run_id: str) -> list[StateType]:

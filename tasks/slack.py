@@ -28,6 +28,17 @@ def error_code(exc: SlackApiError) -> str:
     return str(exc.response.get("error", "unknown_error"))
 
 
+# An ephemeral cannot reach the person there (irbot is not in the channel, or it is gone); a
+# direct message can. Any other refusal would refuse the DM too, and is raised.
+_EPHEMERAL_UNREACHABLE = {"channel_not_found", "not_in_channel", "user_not_in_channel",
+                          "is_archived"}
+
+
+def dm_instead(exc: SlackApiError) -> bool:
+    """True when an ephemeral failed only because of where it was sent: send a DM instead."""
+    return error_code(exc) in _EPHEMERAL_UNREACHABLE
+
+
 @task(name="slack-bot-identity", **TASK_OPTIONS)
 def bot_identity(client: WebClient) -> dict[str, str]:
     """Who irbot is in this workspace (user id and bot id)."""
@@ -157,8 +168,7 @@ def tell_user(client: WebClient, channel: str | None, user: str, text: str) -> N
             client.chat_postEphemeral(channel=channel, user=user, text=text)
             return
         except SlackApiError as exc:
-            if error_code(exc) not in ("channel_not_found", "not_in_channel",
-                                       "user_not_in_channel", "is_archived"):
+            if not dm_instead(exc):
                 raise
     client.chat_postMessage(channel=user, text=text)
 

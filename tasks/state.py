@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any, cast
 
 from prefect.blocks.core import Block
-from prefect.client.orchestration import get_client
+from prefect.client.orchestration import PrefectClient, get_client
 from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
 from prefect.concurrency._asyncio import ConcurrencySlotAcquisitionError
 from prefect.concurrency.sync import concurrency
@@ -82,6 +82,20 @@ def run_is_final(state_type: str | None) -> bool:
     return state_type is None or state_type in FINAL_RUN_STATES
 
 
+def archive_pending(state: IncidentState, archive_run_state: str | None) -> bool:
+    """True while an archive is marked and its run is live (`archive_run_state` is that run's
+    state type): a crashed or finished run leaves a stale marker behind."""
+    return bool(state.archive_flow_run_id) and not run_is_final(archive_run_state)
+
+
+def still_closing(state: IncidentState, archive_run_state: str | None) -> bool:
+    """True while an archive is closing the incident. An archive run that ended without
+    finishing (a crash loop, say) leaves `closing` behind: then the incident is open again, so
+    that `/irbot archive` can finish the job."""
+    return state.closing and (not state.archive_flow_run_id or
+                              archive_pending(state, archive_run_state))
+
+
 def document_name(channel_id: str) -> str:
     """Block document name for a channel (block names are lowercase)."""
     return f"incident-{channel_id.lower()}"
@@ -106,24 +120,34 @@ def is_missing_document(exc: BaseException) -> bool:
     return isinstance(exc, ValueError) and isinstance(exc.__cause__, ObjectNotFound)
 
 
-def load_incident(channel_id: str) -> IncidentState:
-    """The channel's incident state; NotAnIncident only when there is no state document."""
+def find_incident(channel_id: str) -> IncidentState | None:
+    """The channel's incident state, or None when it has none (any other fault raises)."""
     try:
         return cast(IncidentState, IncidentState.load(document_name(channel_id)))
     except ValueError as exc:
         if not is_missing_document(exc):
             raise
-        raise NotAnIncident(
-            "This channel is not an open incident (it never was one, or it has been archived)."
-        ) from exc
-
-
-def find_incident(channel_id: str) -> IncidentState | None:
-    """The channel's incident state, or None when it is not an incident."""
-    try:
-        return load_incident(channel_id)
-    except NotAnIncident:
         return None
+
+
+async def afind_incident(channel_id: str, client: PrefectClient) -> IncidentState | None:
+    """find_incident for an event loop (the webhook), over the caller's client."""
+    try:
+        block = await IncidentState.aload(document_name(channel_id), client=client)
+    except ValueError as exc:
+        if not is_missing_document(exc):
+            raise
+        return None
+    return cast(IncidentState, block)
+
+
+def load_incident(channel_id: str) -> IncidentState:
+    """The channel's incident state; NotAnIncident only when there is no state document."""
+    state = find_incident(channel_id)
+    if state is None:
+        raise NotAnIncident(
+            "This channel is not an open incident (it never was one, or it has been archived).")
+    return state
 
 
 def save_incident(state: IncidentState) -> None:

@@ -21,11 +21,11 @@ from webhook.handoff import Handoff
 from webhook.intake import admit
 
 
-def create_api(settings: Settings | None = None, prefect: Handoff | None = None) -> FastAPI:
+def create_api(settings: Settings | None = None, handoff: Handoff | None = None) -> FastAPI:
     """Build the webhook (uvicorn factory: `webhook.app:create_api`; tests pass a stand-in)."""
     settings = settings or get_settings()
     secret = settings.SLACK_SIGNING_SECRET.get_secret_value()
-    handoff = prefect or Handoff()
+    handoff = handoff or Handoff()
     bolt = build_bolt(settings, handoff)
     verifier = SignatureVerifier(secret)
 

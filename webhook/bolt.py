@@ -11,11 +11,11 @@ from webhook.incidents import IncidentDirectory
 from webhook.listeners import register
 
 
-def build_bolt(settings: Settings, prefect: Handoff) -> AsyncApp:
+def build_bolt(settings: Settings, handoff: Handoff) -> AsyncApp:
     """Bolt verifies HTTP requests with the signing secret; over a socket it skips that check."""
     bolt = AsyncApp(
         client=async_slack_client(settings),
         signing_secret=settings.SLACK_SIGNING_SECRET.get_secret_value(),
     )
-    register(bolt, settings, prefect, IncidentDirectory(prefect.load_incident))
+    register(bolt, settings, handoff, IncidentDirectory(handoff.load_incident))
     return bolt

@@ -8,22 +8,17 @@ from __future__ import annotations
 
 import asyncio
 import enum
-from typing import Any, cast
+from typing import Any
 from uuid import UUID
 
 from prefect.client.orchestration import PrefectClient, get_client
 from prefect.client.schemas.objects import StateType
 from prefect.client.schemas.responses import SetStateStatus
 from prefect.deployments.flow_runs import arun_deployment
-from prefect.exceptions import ObjectNotFound
 
-from tasks.state import IncidentState, document_name, is_missing_document, run_is_final
+from tasks.runs import arun_state
+from tasks.state import IncidentState, afind_incident, run_is_final
 from webhook.prefect_retry import QuickRetryTransport
-
-CREATE = "create-incident/create"
-BACKUP = "backup-incident/backup"
-ARCHIVE = "archive-incident/archive"
-PAGE = "page-team/page"
 
 # The buttons exist just before the run suspends; a click that beats the suspension is retried
 # this long (the click is acked at once; only the outcome waits).
@@ -74,21 +69,11 @@ class Handoff:
 
     async def load_incident(self, channel_id: str) -> IncidentState | None:
         """The channel's incident state, or None when it has none (any other fault raises)."""
-        try:
-            block = await IncidentState.aload(document_name(channel_id), client=self.client)
-        except ValueError as exc:
-            if not is_missing_document(exc):
-                raise
-            return None
-        return cast(IncidentState, block)
+        return await afind_incident(channel_id, self.client)
 
-    async def run_state(self, run_id: str) -> str | None:
-        """The run's state type (e.g. "PAUSED"), or None if there is no such run."""
-        try:
-            run = await self.client.read_flow_run(UUID(run_id))
-        except (ObjectNotFound, ValueError):
-            return None
-        return run.state.type.value if run.state else None
+    async def run_state(self, run_id: str | None) -> str | None:
+        """The run's state type (e.g. "PAUSED"), or None if there is no such run (or no id)."""
+        return await arun_state(self.client, run_id)
 
     async def _past_states(self, run_id: str) -> set[StateType]:
         return {s.type for s in await self.client.read_flow_run_states(UUID(run_id))}

@@ -12,12 +12,14 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from tasks import deployments
 from tasks.messages import ARCHIVE_CANCEL_ACTION, ARCHIVE_NOW_ACTION
 from tasks.settings import Settings
-from tasks.state import run_is_final
-from webhook import handoff, replies
+from tasks.slack import dm_instead
+from tasks.state import archive_pending, still_closing
+from webhook import replies
 from webhook.commands import parse_command
-from webhook.handoff import Handoff
+from webhook.handoff import Handoff, Resumed
 from webhook.incidents import IncidentDirectory
 from webhook.modal import (
     CALLBACK_ID,
@@ -46,17 +48,18 @@ async def reporting(respond: Respond, what: str) -> AsyncIterator[None]:
 
 
 async def tell_user(client: AsyncWebClient, channel: str | None, user: str, text: str) -> None:
-    """Ephemeral where the person is, else a direct message."""
+    """tasks.slack.tell_user on Bolt's async client: ephemeral where the person is, else a DM."""
     if channel:
         try:
             await client.chat_postEphemeral(channel=channel, user=user, text=text)
             return
-        except SlackApiError:
-            pass  # irbot is not in that channel: fall back to a DM
+        except SlackApiError as exc:
+            if not dm_instead(exc):
+                raise
     await client.chat_postMessage(channel=user, text=text)
 
 
-def register(app: AsyncApp, settings: Settings, prefect: Handoff,
+def register(app: AsyncApp, settings: Settings, handoff: Handoff,
              incidents: IncidentDirectory) -> None:
     """Attach every listener to the Bolt app."""
 
@@ -87,7 +90,7 @@ def register(app: AsyncApp, settings: Settings, prefect: Handoff,
                 return
             await ack()
             async with reporting(respond, f"page for {team}"):
-                await prefect.start_run(handoff.PAGE, {
+                await handoff.start_run(deployments.PAGE, {
                     "channel_id": channel, "team": team, "message": cmd.args[1],
                     "requested_by": user}, f"page-{trigger}")
                 await respond(text=f"Paging `{team}`…", response_type="ephemeral")
@@ -107,26 +110,26 @@ def register(app: AsyncApp, settings: Settings, prefect: Handoff,
             return
         async with reporting(respond, cmd.name):
             state = await incidents.find(channel)
-            closing = state is not None and await _still_closing(prefect, state)
+            archive_run = await handoff.run_state(state.archive_flow_run_id) if state else None
+            closing = state is not None and still_closing(state, archive_run)
             if state is None or closing:
                 await respond(text=replies.closed_or_unknown(channel_name, cmd.name, closing),
                               response_type="ephemeral")
                 return
+            deadline = state.archive_deadline if archive_pending(state, archive_run) else None
             if cmd.name == "status":
-                deadline = await _pending_deadline(prefect, state)
                 await respond(text=replies.status_text(state, deadline), response_type="ephemeral")
             elif cmd.name == "backup":
-                await prefect.start_run(handoff.BACKUP, {
+                await handoff.start_run(deployments.BACKUP, {
                     "channel_id": channel, "requested_by": user}, f"backup-{trigger}")
                 await respond(text="Backup requested: I'll post in the channel when it is "
                               "saved to Jira.", response_type="ephemeral")
             elif cmd.name == "archive":
-                deadline = await _pending_deadline(prefect, state)
                 if deadline is not None:
                     await respond(text=replies.archive_pending(deadline),
                                   response_type="ephemeral")
                     return
-                await prefect.start_run(handoff.ARCHIVE, {
+                await handoff.start_run(deployments.ARCHIVE, {
                     "channel_id": channel, "requested_by": user}, f"archive-{trigger}")
                 await respond(text="Archive requested: I'll announce it in the channel, with a "
                               "Cancel button for anyone who needs more time.",
@@ -157,7 +160,7 @@ def register(app: AsyncApp, settings: Settings, prefect: Handoff,
         }
         try:
             # One incident per modal, however often Slack delivers the submission.
-            await prefect.start_run(handoff.CREATE, params, f"create-{view_id}")
+            await handoff.start_run(deployments.CREATE, params, f"create-{view_id}")
         except Exception:
             log.exception("Could not start create-incident")
             await tell_user(client, origin, user, replies.PREFECT_DOWN.format(what="incident"))
@@ -181,8 +184,8 @@ def register(app: AsyncApp, settings: Settings, prefect: Handoff,
                               replace_original=False)
             return
         async with reporting(respond, "archive decision"):
-            outcome = await prefect.resume_archive(run_id, decision, user)
-            if outcome is handoff.Resumed.ALREADY_DECIDED:
+            outcome = await handoff.resume_archive(run_id, decision, user)
+            if outcome is Resumed.ALREADY_DECIDED:
                 await respond(text="This archive was already decided (or is over); your click "
                               "changed nothing.", response_type="ephemeral",
                               replace_original=False)
@@ -199,22 +202,3 @@ def register(app: AsyncApp, settings: Settings, prefect: Handoff,
         """Skip the rest of the wait."""
         await archive_button(ack, body, action, respond, "archive")
 
-
-async def _still_closing(prefect: Handoff, state: Any) -> bool:
-    """True while an archive is closing the incident. An archive run that ended without
-    finishing (a crash loop, say) leaves `closing` behind: then the incident is open again, so
-    that `/irbot archive` can finish the job."""
-    if not state.closing:
-        return False
-    if not state.archive_flow_run_id:
-        return True
-    return not run_is_final(await prefect.run_state(state.archive_flow_run_id))
-
-
-async def _pending_deadline(prefect: Handoff, state: Any) -> Any:
-    """The pending archive's deadline, if its run is still live (a crashed run leaves a marker)."""
-    if not state.archive_flow_run_id:
-        return None
-    if run_is_final(await prefect.run_state(state.archive_flow_run_id)):
-        return None
-    return state.archive_deadline

@@ -98,15 +98,15 @@ def create_socket_api() -> FastAPI:
     settings = get_settings()
     if settings.SLACK_APP_TOKEN is None:
         raise RuntimeError("Socket Mode needs SLACK_APP_TOKEN")
-    prefect = Handoff()
-    handler = AsyncSocketModeHandler(build_bolt(settings, prefect),
+    handoff = Handoff()
+    handler = AsyncSocketModeHandler(build_bolt(settings, handoff),
                                      settings.SLACK_APP_TOKEN.get_secret_value())
     health = SocketHealth()
     handler.client.message_listeners.append(health.on_message)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await prefect.start()
+        await handoff.start()
         gc.collect()
         gc.freeze()  # as in webhook.app: short GC pauses
         # In the background: the client retries until Slack answers, and /health says so.
@@ -120,7 +120,7 @@ def create_socket_api() -> FastAPI:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         await handler.close_async()  # type: ignore[no-untyped-call]
-        await prefect.stop()
+        await handoff.stop()
 
     api = FastAPI(title="irbot", docs_url=None, redoc_url=None, openapi_url=None,
                   lifespan=lifespan)

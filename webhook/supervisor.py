@@ -16,10 +16,11 @@ from types import FrameType
 
 import httpx
 
+from tasks.deployments import PAGE
 from tasks.settings import get_settings
 
 _STOP_GRACE_SECONDS = 15
-LAST_DEPLOYMENT = "page-team/page"  # flows.runner registers this one last
+LAST_DEPLOYMENT = PAGE  # flows.runner registers this one last
 
 
 def free_port(host: str = "127.0.0.1") -> int:

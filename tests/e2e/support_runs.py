@@ -20,6 +20,7 @@ from prefect.client.schemas.objects import FlowRun
 from prefect.client.schemas.sorting import FlowRunSort
 
 from sandbox.driver import SlackDriver, form_values, wait_for
+from tasks.deployments import flow_of
 from tests.conftest import ServeProcess
 
 FINAL = {"COMPLETED", "FAILED", "CANCELLED", "CRASHED"}
@@ -46,11 +47,12 @@ def wait_final(run_id: str, timeout: float = 60) -> str:
     return wait_state(run_id, FINAL, timeout)
 
 
-def flow_runs(flow_name: str, **params: Any) -> list[FlowRun]:
-    """Runs of a flow whose parameters include `params` (newest first)."""
+def flow_runs(deployment: str, **params: Any) -> list[FlowRun]:
+    """Runs of a deployment's flow (tasks.deployments) whose parameters include `params`
+    (newest first)."""
     with get_client(sync_client=True) as client:
         runs = client.read_flow_runs(
-            flow_filter=FlowFilter(name=FlowFilterName(any_=[flow_name])),
+            flow_filter=FlowFilter(name=FlowFilterName(any_=[flow_of(deployment)])),
             sort=FlowRunSort.EXPECTED_START_TIME_DESC, limit=200)
     return [r for r in runs if all(r.parameters.get(k) == v for k, v in params.items())]
 

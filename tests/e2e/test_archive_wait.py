@@ -21,6 +21,7 @@ from prefect.flow_runs import resume_flow_run
 from prefect.states import Cancelling
 
 from sandbox.driver import SlackDriver, wait_for
+from tasks.deployments import ARCHIVE
 from tasks.errors import NotAnIncident
 from tasks.messages import ARCHIVE_CANCEL_ACTION, ARCHIVE_NOW_ACTION
 from tasks.state import load_incident, lock_name
@@ -93,7 +94,7 @@ def kicked_off(driver: SlackDriver, sandbox: Any, people: dict[str, str],
 
 def archive_runs(channel_id: str) -> list[Any]:
     """Archive runs for a channel, without the deadline timers."""
-    return [r for r in flow_runs("archive-incident", channel_id=channel_id)
+    return [r for r in flow_runs(ARCHIVE, channel_id=channel_id)
             if not r.parameters.get("resume_run_id")]
 
 
@@ -259,7 +260,7 @@ def test_archive_started_by_an_operator_names_no_bogus_user(driver: SlackDriver,
                                                            incidents: dict[str, Any]) -> None:
     inc = incidents["ui-resume"]  # open again after the UI resume
     ch = inc["channel_id"]
-    run = run_deployment("archive-incident/archive", parameters={"channel_id": ch}, timeout=0)
+    run = run_deployment(ARCHIVE, parameters={"channel_id": ch}, timeout=0)
     msg = wait_announcement(sandbox, ch)
     try:
         assert run_id_of(msg) == str(run.id)

@@ -23,6 +23,7 @@ from prefect.client.orchestration import get_client
 from prefect.client.schemas.objects import FlowRun, StateType
 
 from sandbox.driver import SlackDriver, form_values, wait_for
+from tasks.deployments import BACKUP, CREATE
 from tasks.messages import ARCHIVE_CANCEL_ACTION
 from tasks.state import load_incident
 from tests.conftest import ServeProcess
@@ -73,11 +74,11 @@ def crashed_then_completed(run: FlowRun) -> None:
     assert run.state is not None and run.state.type == StateType.COMPLETED, run.state
 
 
-def newest_run(flow: str, since: float, **params: Any) -> FlowRun:
-    """The run of `flow` with these parameters created after `since` (a time.time())."""
-    return wait_for(lambda: next((r for r in flow_runs(flow, **params)
+def newest_run(deployment: str, since: float, **params: Any) -> FlowRun:
+    """The run of `deployment` with these parameters created after `since` (a time.time())."""
+    return wait_for(lambda: next((r for r in flow_runs(deployment, **params)
                                   if r.created and r.created.timestamp() >= since - 1), None),
-                    timeout=30, what=f"a {flow} run")
+                    timeout=30, what=f"a {deployment} run")
 
 
 def wait_runner_idle(serve: ServeProcess) -> None:
@@ -173,7 +174,7 @@ def kicked_off(driver: SlackDriver, sandbox: Any, people: dict[str, str], securi
 def assert_backup_healed(sandbox: Any, inc: dict[str, Any], case: dict[str, Any],
                          bob: str) -> None:
     crash_at(sandbox, case["crash"], case["since"])
-    run = newest_run("backup-incident", case["since"], channel_id=inc["channel_id"])
+    run = newest_run(BACKUP, case["since"], channel_id=inc["channel_id"])
     wait_state(str(run.id), SETTLED, timeout=HEAL_TIMEOUT)
     crashed_then_completed(read_run(str(run.id)))
     ts = csv_of(sandbox, inc["key"])["ts"].tolist()  # exactly one CSV on the case
@@ -211,7 +212,7 @@ def test_create_killed_after_jira_made_the_case_opens_one_incident(
         sandbox: Any, people: dict[str, str], kicked_off: dict[str, Any]) -> None:
     case = kicked_off["create"]
     crash_at(sandbox, "POST /rest/api/2/issue", case["since"])
-    run = newest_run("create-incident", case["since"], title=case["title"])
+    run = newest_run(CREATE, case["since"], title=case["title"])
     wait_state(str(run.id), SETTLED, timeout=HEAL_TIMEOUT)
     crashed_then_completed(read_run(str(run.id)))
     [issue] = [i for i in sandbox.jira_issues() if i["summary"] == case["title"]]

@@ -13,6 +13,7 @@ import pytest
 
 from sandbox.driver import Reply, SlackDriver, wait_for
 from sandbox.stack import ROUTING_KEYS
+from tasks.deployments import PAGE
 from tests.e2e.support_runs import flow_runs, open_incidents, slack_epoch, unique_title, wait_final
 
 SUBCOMMANDS = ("create", "backup", "page", "status", "archive", "help")
@@ -93,7 +94,7 @@ def test_page_in_incident_channel(driver: SlackDriver, sandbox: Any, people: dic
             what=f"the Jira comment for {message!r}")
     for message in (first, second, other):
         assert len(events_saying(sandbox, message)) == 1
-    [run] = flow_runs("page-team", channel_id=ch, message=first)
+    [run] = flow_runs(PAGE, channel_id=ch, message=first)
     assert wait_final(str(run.id)) == "COMPLETED"
 
 
@@ -117,7 +118,7 @@ def test_page_outside_an_incident_uses_the_channel(driver: SlackDriver, sandbox:
 def test_page_unknown_or_missing_team_answers_at_once(driver: SlackDriver, sandbox: Any,
                                                       people: dict[str, str],
                                                       inc: dict[str, Any], text: str) -> None:
-    pd_before, runs_before = len(sandbox.requests("pagerduty")), len(flow_runs("page-team"))
+    pd_before, runs_before = len(sandbox.requests("pagerduty")), len(flow_runs(PAGE))
     reply = driver.command(text, people["alice"], inc["channel_id"], inc["name"])
     assert reply.status == 200
     assert_ephemeral(reply)
@@ -127,7 +128,7 @@ def test_page_unknown_or_missing_team_answers_at_once(driver: SlackDriver, sandb
         assert "`marketing`" in reply.text
     time.sleep(2)
     assert len(sandbox.requests("pagerduty")) == pd_before
-    assert len(flow_runs("page-team")) == runs_before
+    assert len(flow_runs(PAGE)) == runs_before
     assert driver.answers(reply.response_url) == []
 
 
@@ -144,7 +145,7 @@ def test_page_retries_429_and_500_then_delivers_once(driver: SlackDriver, sandbo
     page_note(sandbox, inc["channel_id"], message, timeout=60)
     assert len(events_saying(sandbox, message)) == 1
     assert [r.status for r in sandbox.requests("pagerduty")[seen:]] == [429, 500, 202]
-    [run] = flow_runs("page-team", message=message)
+    [run] = flow_runs(PAGE, message=message)
     assert wait_final(str(run.id)) == "COMPLETED"
 
 
@@ -163,7 +164,7 @@ def test_page_refused_by_pagerduty_is_reported(driver: SlackDriver, sandbox: Any
                                   and PD_400_BODY["errors"][0] in e["text"]), None),
                     timeout=45, what="the refusal told to the requester")
     assert "Event object is invalid" in told["text"] and "`engineering`" in told["text"]
-    [run] = flow_runs("page-team", message=message)
+    [run] = flow_runs(PAGE, message=message)
     assert wait_final(str(run.id)) == "FAILED"
     assert [r.status for r in sandbox.requests("pagerduty")[seen:]] == [400]  # not retried
     assert events_saying(sandbox, message) == []
@@ -190,7 +191,7 @@ def test_pagerduty_down_is_reported_to_the_requester(driver: SlackDriver, sandbo
     try:
         reply = driver.command(f"page engineering {message}", alice, ch, inc["name"])
         assert reply.status == 200
-        run = wait_for(lambda: next(iter(flow_runs("page-team", message=message)), None),
+        run = wait_for(lambda: next(iter(flow_runs(PAGE, message=message)), None),
                        timeout=20, what="the page run")
         assert wait_final(str(run.id), timeout=60) == "FAILED"
     finally:

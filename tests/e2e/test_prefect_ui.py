@@ -23,6 +23,7 @@ from prefect.client.orchestration import get_client
 from prefect.states import Cancelled
 
 from sandbox.driver import SlackDriver, wait_for
+from tasks.deployments import ARCHIVE, BACKUP
 from tests.e2e.conftest import open_incident
 from tests.e2e.support_runs import (
     buttons,
@@ -97,7 +98,7 @@ def run_menu(page: Any) -> Any:
 def cancel_deadline_timer(run_id: str) -> None:
     """The tests' archive deadline is seconds away; take the timer out so the UI is not raced."""
     with get_client(sync_client=True) as client:
-        for timer in flow_runs("archive-incident", resume_run_id=run_id):
+        for timer in flow_runs(ARCHIVE, resume_run_id=run_id):
             if timer.state is not None and timer.state.type.value in ("SCHEDULED", "PENDING"):
                 client.set_flow_run_state(timer.id, Cancelled(message="UI test"), force=True)
 
@@ -150,7 +151,7 @@ def test_operator_retries_a_failed_backup(page: Any, ui: str, driver: SlackDrive
     sandbox.inject_fault("jira", f"POST /rest/api/2/issue/{key}/attachments", 403)
     driver.command("backup", people["alice"], channel, inc["name"])
     wait_text(sandbox, channel, "Backup failed", timeout=60)
-    runs = flow_runs("backup-incident", channel_id=channel)
+    runs = flow_runs(BACKUP, channel_id=channel)
     assert len(runs) == 1
     run_id = str(runs[0].id)
     assert wait_final(run_id) == "FAILED"

@@ -14,6 +14,7 @@ from slack_sdk.signature import Clock, SignatureVerifier
 
 from sandbox.driver import SlackDriver, form_values, wait_for
 from sandbox.signing import sign, slash_command_body, view_submission_body
+from tasks.deployments import BACKUP
 from tests.conftest import SIGNING_SECRET
 
 # Slack's published example (API_NOTES.md, "request signing").
@@ -323,7 +324,7 @@ def test_operator_runs_the_backup_deployment_with_only_a_channel(
         case_key=key, case_url=f"{sandbox.jira_url}/browse/{key}", channel_id=channel,
         channel_name=name, created_by=people["alice"], created_at=datetime.now(UTC)))
     posted = [sandbox.post_message(channel, people["alice"], f"op {i}") for i in range(3)]
-    run = run_deployment("backup-incident/backup", parameters={"channel_id": channel},
+    run = run_deployment(BACKUP, parameters={"channel_id": channel},
                          timeout=120)
     assert run.state is not None and run.state.is_completed(), run.state
     [csv] = [a for a in sandbox.jira_issue(key)["attachments"] if a["filename"].endswith(".csv")]

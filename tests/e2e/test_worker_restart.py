@@ -23,6 +23,7 @@ from prefect.settings import PREFECT_API_URL, temporary_settings
 from prefect.states import Cancelling
 
 from sandbox.driver import SlackDriver, wait_for
+from tasks.deployments import PAGE
 from tasks.messages import ARCHIVE_CANCEL_ACTION, ARCHIVE_NOW_ACTION
 from tasks.runs import past_state_types
 from tests.conftest import SIGNING_SECRET
@@ -132,7 +133,7 @@ def test_pending_archives_survive_a_worker_restart(
     wait_for(lambda: any(r.status == 429 and page in str(r.params)
                          for r in sandbox.requests("pagerduty")), timeout=90,
              what="the page to reach PagerDuty and be told to wait")
-    [page_run] = [str(r.id) for r in flow_runs("page-team", channel_id=inc["channel_id"])]
+    [page_run] = [str(r.id) for r in flow_runs(PAGE, channel_id=inc["channel_id"])]
     wait_for(lambda: running_flow_runs(worker_stack) == {page_run}, timeout=20,
              what="the page to be the worker's only flow-run process")
 

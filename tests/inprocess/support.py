@@ -39,7 +39,7 @@ class RecordingHandoff(Handoff):
     async def load_incident(self, channel_id: str) -> IncidentState | None:
         return self.incidents.get(channel_id)
 
-    async def run_state(self, run_id: str) -> str | None:
+    async def run_state(self, run_id: str | None) -> str | None:
         return None
 
     async def resume_archive(self, run_id: str, decision: str, decided_by: str) -> Resumed:

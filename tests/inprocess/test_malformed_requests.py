@@ -20,10 +20,11 @@ from urllib.parse import urlencode
 import pytest
 
 from sandbox.signing import block_actions_payload, payload_body, sign, view_submission_payload
+from tasks import deployments
 from tasks.messages import ARCHIVE_CANCEL_ACTION
 from tests.conftest import SIGNING_SECRET
 from tests.inprocess.support import InProcessWebhook
-from webhook import handoff, replies
+from webhook import replies
 from webhook.guard import MAX_BODY_BYTES
 from webhook.modal import create_modal
 
@@ -286,7 +287,7 @@ async def test_a_well_formed_page_starts_one_run(ctx: Ctx) -> None:
     resp = await ctx.webhook.post(ctx.command('page engineering "db down"'))
     assert resp.status_code == 200
     [(deployment, params, _)] = ctx.webhook.handoff.started
-    assert deployment == handoff.PAGE
+    assert deployment == deployments.PAGE
     assert params["team"] == "engineering" and params["channel_id"] == ctx.channel
 
 
@@ -295,7 +296,7 @@ async def test_a_well_formed_form_starts_one_create(ctx: Ctx) -> None:
     resp = await ctx.webhook.post(payload_body(payload))
     assert resp.status_code == 200 and resp.text == ""
     [(deployment, params, key)] = ctx.webhook.handoff.started
-    assert deployment == handoff.CREATE and key == f"create-{payload['view']['id']}"
+    assert deployment == deployments.CREATE and key == f"create-{payload['view']['id']}"
     assert params["requested_by"] == ctx.user and params["invitees"] == ["U1"]
 
 

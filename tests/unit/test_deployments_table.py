@@ -9,6 +9,7 @@ import yaml
 
 from flows.archive import cancellation_trigger
 from flows.runner import deployments
+from tasks import deployments as names
 
 PREFECT_YAML = Path(__file__).resolve().parents[2] / "prefect.yaml"
 
@@ -25,6 +26,20 @@ def test_serve_and_prefect_yaml_name_the_same_deployments() -> None:
         module, _, function = deployment["entrypoint"].partition(":")
         assert served[name].entrypoint.endswith(function), (name, served[name].entrypoint)
         assert Path(module).stem in served[name].entrypoint
+
+
+def test_both_name_exactly_the_deployments_of_tasks_deployments() -> None:
+    """The names live in tasks/deployments.py; prefect.yaml cannot import them, so it is
+    checked: each deployment's name, and the name of the flow its entrypoint points at."""
+    from importlib import import_module
+
+    in_yaml = set()
+    for deployment in _yaml_deployments().values():
+        module, _, function = deployment["entrypoint"].partition(":")
+        flow = getattr(import_module(module.removesuffix(".py").replace("/", ".")), function)
+        in_yaml.add(f"{flow.name}/{deployment['name']}")
+    assert in_yaml == set(names.ALL)
+    assert {d.full_name for d in deployments()} == set(names.ALL)
 
 
 def test_archive_cancellation_trigger_is_the_same_in_both() -> None:

@@ -172,3 +172,44 @@ def test_run_is_final(state_type: str | None, final: bool) -> None:
     from tasks.state import run_is_final
 
     assert run_is_final(state_type) is final
+
+
+@pytest.mark.parametrize(
+    ("run_id", "closing", "run_state", "pending", "still_closing"),
+    [(None, False, None, False, False),          # no archive asked for
+     ("r1", False, "PAUSED", True, False),       # waiting for its decision
+     ("r1", False, "CRASHED", False, False),     # a stale marker: the run is over
+     ("r1", True, "RUNNING", True, True),        # archiving now
+     ("r1", True, "FAILED", False, False),       # failed while closing: open again
+     (None, True, None, False, True)],           # closing, its run not recorded
+)
+def test_archive_pending_and_still_closing(run_id: str | None, closing: bool,
+                                            run_state: str | None, pending: bool,
+                                            still_closing: bool) -> None:
+    from datetime import UTC, datetime
+
+    from tasks import state as st
+
+    incident = st.IncidentState(case_key="SEC-1", case_url="u", channel_id="C1",
+                                channel_name="incident_channel_sec-1", created_by="U1",
+                                created_at=datetime(2024, 1, 1, tzinfo=UTC),
+                                archive_flow_run_id=run_id, closing=closing)
+    assert st.archive_pending(incident, run_state) is pending
+    assert st.still_closing(incident, run_state) is still_closing
+
+
+@pytest.mark.parametrize(
+    ("code", "dm"),
+    [("channel_not_found", True), ("not_in_channel", True), ("user_not_in_channel", True),
+     ("is_archived", True), ("invalid_auth", False), ("ratelimited", False)],
+)
+def test_an_ephemeral_falls_back_to_a_dm_only_where_it_cannot_reach(code: str,
+                                                                     dm: bool) -> None:
+    from slack_sdk.errors import SlackApiError
+    from slack_sdk.web import SlackResponse
+
+    from tasks.slack import dm_instead
+
+    response = SlackResponse(client=None, http_verb="POST", api_url="u", req_args={},
+                             data={"ok": False, "error": code}, headers={}, status_code=200)
+    assert dm_instead(SlackApiError("refused", response)) is dm

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 
 import httpx
 
+from tasks.deployments import ARCHIVE, BACKUP, CREATE, PAGE
 from webhook.check.model import Check, Status, not_checked, ok, unreachable
 
 DEPLOY_HINT = "`irbot serve` or `prefect deploy --all --no-prompt` creates them"
@@ -37,8 +38,6 @@ def prefect_checks(environ: Mapping[str, str], timeout: float) -> list[Check]:
 
 
 def _deployments(http: httpx.Client) -> Check:
-    from webhook.handoff import ARCHIVE, BACKUP, CREATE, PAGE  # imports prefect: only here
-
     names = (CREATE, BACKUP, ARCHIVE, PAGE)
     try:
         present = [n for n in names if http.get(f"/deployments/name/{n}").status_code == 200]
