@@ -43,7 +43,6 @@ from tasks.state import (
     save_incident,
 )
 
-DEADLINE = "deadline"  # decided_by when the timer, not a person, resumed the wait
 WAIT_KEY = "archive-decision"  # the suspension's key: the same on every re-run of a run
 # The suspension outlives the deadline so that the timer run, not its expiry (which would end
 # the run Failed), ends the wait; the margin covers an `irbot serve` down at the deadline.
@@ -58,20 +57,11 @@ class ArchiveDecision(RunInput):
     decided_by: str
 
 
-def _who(user: str | None) -> str:
-    """How Slack should name who asked or decided."""
-    if not user:
-        return "an operator (from Prefect)"
-    if user == DEADLINE:
-        return "the deadline"
-    return f"<@{user}>" if user[:1] in "UW" else user
-
-
 def _decider(slack: WebClient, decided_by: str) -> str:
     """Who resumed the wait, for the Jira record (a UI resume may name anyone)."""
-    if decided_by == DEADLINE:
-        return "the deadline"
-    return slack_tasks.person(slack, decided_by) if decided_by[:1] in "UW" else decided_by
+    if decided_by[:1] in "UW":
+        return slack_tasks.person(slack, decided_by)
+    return messages.who(decided_by)
 
 
 @flow(name=deployments.flow_of(deployments.ARCHIVE))
@@ -102,7 +92,7 @@ def archive_incident(channel_id: str, requested_by: str | None = None,
             return {"outcome": "already_pending"}
         if state.archive_deadline and state.archive_deadline <= datetime.now(UTC):
             # Re-run after a crash past the deadline: the timer found nothing to resume.
-            choice = ArchiveDecision(decision="archive", decided_by=DEADLINE)
+            choice = ArchiveDecision(decision="archive", decided_by=messages.DEADLINE)
         else:
             # The first time, this ends the process; the run re-runs once resumed.
             choice = suspend_flow_run(
@@ -114,8 +104,7 @@ def archive_incident(channel_id: str, requested_by: str | None = None,
         return {"outcome": "archived"}  # a re-run after the incident was already closed
     remove_scheduled_run(state.archive_timer_run_id)
     if choice.decision == "cancel":
-        _settle(slack, channel_id, me, f"Archive cancelled by {_who(choice.decided_by)}. "
-                "The channel stays open.")
+        _settle(slack, channel_id, me, messages.archive_cancelled(choice.decided_by))
         return {"outcome": "cancelled", "decided_by": choice.decided_by}
     return _archive(slack, channel_id, requested_by, choice.decided_by)
 
@@ -137,8 +126,7 @@ def _prepare_wait(slack: WebClient, channel_id: str, requested_by: str | None, m
             if archive_pending(state, run_state(state.archive_flow_run_id)):
                 if requested_by:
                     slack_tasks.tell_user(slack, channel_id, requested_by,
-                                          "An archive is already pending for this channel; "
-                                          "see the announcement above.")
+                                          messages.ARCHIVE_ALREADY_PENDING)
                 return None
             # Marker first: once anyone sees the announcement, `/irbot archive` sees it pending.
             state.archive_flow_run_id = me
@@ -170,24 +158,21 @@ def _archive(slack: WebClient, channel_id: str, requested_by: str | None,
     """Final backup, then archive, then forget; any failure leaves the channel open."""
     state = load_incident(channel_id)
     if not state.closing:
-        _update_announcement(slack, state, f"Archiving now ({_who(decided_by)}): taking a "
-                             "final backup first…")
+        _update_announcement(slack, state, messages.archiving_now(decided_by))
         try:
             # Final: every thread re-read, the transcript checked complete, the timeline
             # posted; a gap fails it, and so keeps the channel open.
             backup_incident(channel_id, requested_by=requested_by, final=True)
         except Exception:
-            _settle(slack, channel_id, str(flow_run.id), "The final backup failed, so this "
-                    "channel was *not* archived. Nothing was deleted. Details: "
-                    f"{flow_run.ui_url or 'the Prefect UI'}")
+            _settle(slack, channel_id, str(flow_run.id),
+                    messages.final_backup_failed(flow_run.ui_url or ""))
             raise
         with incident_lock(channel_id):
             state = load_incident(channel_id)
             state.closing = True  # from here on, commands answer that the incident is closed
             state.archive_decided_by = decided_by
             save_incident(state)
-    _update_announcement(slack, state, f"Final backup saved to {state.case_key}. This channel "
-                         f"is archived at the request of {_who(requested_by)}.")
+    _update_announcement(slack, state, messages.archived(state.case_key, requested_by))
     try:
         if state.exec_channel_id:
             slack_tasks.archive_channel(slack, state.exec_channel_id)
@@ -212,9 +197,7 @@ def _reopen(slack: WebClient, channel_id: str, exc: Exception) -> None:
         state = load_incident(channel_id)
         state.closing = False
         save_incident(state)
-    _settle(slack, channel_id, str(flow_run.id),
-            f"The final backup is saved, but the channel could not be archived ({reason}). "
-            "The incident stays open: fix the cause, then `/irbot archive` again.")
+    _settle(slack, channel_id, str(flow_run.id), messages.archive_refused(reason))
 
 
 def _update_announcement(slack: WebClient, state: IncidentState, text: str) -> None:
@@ -246,7 +229,7 @@ def _deadline_reached(run_id: str) -> dict[str, Any]:
         current = run_state(run_id)
         if current == "PAUSED":
             resume_flow_run(UUID(run_id), run_input={"decision": "archive",
-                                                     "decided_by": DEADLINE})
+                                                     "decided_by": messages.DEADLINE})
             return {"outcome": "resumed", "run": run_id}
         # Not yet waiting (a re-run on its way to the wait) is worth a short wait; a run that
         # is over, or resumed by someone else, is not.
@@ -272,8 +255,7 @@ def _cancelled_in_prefect(run_ref: str) -> dict[str, Any]:
     if state is None or state.closing or state.archive_flow_run_id != run_id:
         return {"outcome": "ignored", "run": run_id}  # too late, or already settled
     remove_scheduled_run(state.archive_timer_run_id)
-    _settle(slack_client(), str(channel_id), run_id,
-            "The pending archive was cancelled from Prefect. The channel stays open.")
+    _settle(slack_client(), str(channel_id), run_id, messages.CANCELLED_FROM_PREFECT)
     return {"outcome": "announced", "run": run_id}
 
 

@@ -53,28 +53,24 @@ def backup_incident(channel_id: str, requested_by: str | None = None, final: boo
     settings = get_settings()
     slack = slack_client(settings)
     state = load_incident(channel_id)  # NotAnIncident fails the run with a clear message
-    who = f"<@{requested_by}>" if requested_by else "an operator (Prefect)"
     if not automatic:
-        notify(slack, channel_id, f"Backup to {state.case_key} requested by {who}…")
+        notify(slack, channel_id, messages.backup_requested(state.case_key, requested_by))
     try:
         with incident_lock(channel_id):
             result = _backup_locked(slack, settings, channel_id, requested_by, final,
                                     automatic)
     except Exception as exc:
         reason = exc.user_message if isinstance(exc, IrbotError) else type(exc).__name__
-        notify(slack, channel_id,
-               f"Backup failed ({reason}). Nothing was lost: the next backup starts from the "
-               f"same point. Details: {flow_run.ui_url or 'the Prefect UI'}")
+        notify(slack, channel_id, messages.backup_failed(reason, flow_run.ui_url or ""))
         raise
     if automatic:
         return result
     if result["changed"]:
-        notify(slack, channel_id, f"Backup saved to {result['case_key']}: "
-               f"{messages.count(result['new_messages'], 'new message')} "
-               f"({result['new_replies']} in threads), {result['edited']} edited, "
-               f"{result['deleted']} deleted; {result['total_messages']} in total.")
+        notify(slack, channel_id, messages.backup_saved(
+            result["case_key"], result["new_messages"], result["new_replies"], result["edited"],
+            result["deleted"], result["total_messages"]))
     else:
-        notify(slack, channel_id, "Nothing new since the last backup; Jira is unchanged.")
+        notify(slack, channel_id, messages.NOTHING_NEW)
     return result
 
 
@@ -155,7 +151,7 @@ def _backup_locked(slack: WebClient, settings: Settings, channel_id: str,
     # Reactions and flags change the file without changing any count: still worth a record.
     changed = bool(unrecorded or changes.any or files.attached or masked or uploaded)
     who = (slack_tasks.person(slack, requested_by, names) if requested_by
-           else "the automatic backup" if automatic else "an operator (Prefect)")
+           else messages.AUTOMATIC if automatic else messages.OPERATOR)
     if changed:
         # Recorded before the cursor moves: if Jira refuses the comment, the run fails with
         # the cursor in place and the next backup records these rows again.
@@ -190,10 +186,9 @@ def _final_checks(slack: WebClient, jira: Any, state: IncidentState, channel_id:
                if not messages.is_from_irbot(m, me)]
     unique = list({str(m["ts"]): m for m in listing}.values())
     check = activity.check_complete(unique, merged, up_to)
-    jira_tasks.add_comment(jira, state.case_key, f"irbot final backup: {check.summary()}")
+    jira_tasks.add_comment(jira, state.case_key, messages.final_check_comment(check.summary()))
     if not check.complete:
-        raise TranscriptIncomplete(f"the transcript lacks {len(check.missing)} of the "
-                                   "channel's messages or files; see the Jira case")
+        raise TranscriptIncomplete(messages.transcript_incomplete(len(check.missing)))
     story = timeline(merged)
     if story:
         jira_tasks.add_comment(jira, state.case_key, story)

@@ -34,8 +34,8 @@ def open_channel(slack: WebClient, name: str, case_url: str) -> dict[str, Any]:
         return slack_tasks.create_channel(slack, name)
     except SlackApiError as exc:
         if slack_tasks.error_code(exc) != "name_taken":
-            raise VendorRefused(f"Could not create #{name}. "
-                                + slack_tasks.describe_slack_error(exc)) from exc
+            raise VendorRefused(messages.channel_not_created(
+                name, slack_tasks.describe_slack_error(exc))) from exc
     known = find_incident_by_channel_name(name)
     if known is not None:  # an incident of ours already lives there
         own_id = known.channel_id if known.channel_name == name else known.exec_channel_id
@@ -50,11 +50,9 @@ def open_channel(slack: WebClient, name: str, case_url: str) -> dict[str, Any]:
         + str((existing.get("purpose") or {}).get("value", "")))
     if existing and (existing.get("creator") == me["user_id"] or described):
         if existing.get("is_archived"):
-            raise ChannelNameTaken(f"#{name} exists but is archived. Unarchive it in Slack, "
-                                   "then run /irbot create again.")
+            raise ChannelNameTaken(messages.channel_archived_under_name(name))
         return existing
-    raise ChannelNameTaken(f"#{name} already exists and was not created by irbot. Rename or "
-                           "archive that channel, or use a different case key.")
+    raise ChannelNameTaken(messages.channel_not_ours(name))
 
 
 @flow(name=deployments.flow_of(deployments.CREATE))
@@ -119,8 +117,8 @@ def create_incident(
             key, case_url, title, severity, requested_by,
             messages.duration_text(settings.IRBOT_ARCHIVE_DELAY_SECONDS))
         slack_tasks.post_message(slack, channel["id"], text, blocks)
-        slack_tasks.tell_user(slack, origin_channel, requested_by,
-                              _ready_text(key, channel["id"], exec_ch, skipped) + recorded)
+        slack_tasks.tell_user(slack, origin_channel, requested_by, messages.incident_ready(
+            key, channel["id"], exec_ch["id"] if exec_ch else None, skipped) + recorded)
         log.info("Incident %s ready in #%s", key, channel["name"])
         return {"case_key": key, "channel_id": str(channel["id"]),
                 "exec_channel_id": str(exec_ch["id"]) if exec_ch else ""}
@@ -128,8 +126,7 @@ def create_incident(
         _report_failure(slack, origin_channel, requested_by, exc.user_message)
         raise
     except Exception:
-        _report_failure(slack, origin_channel, requested_by,
-                        "Something unexpected went wrong; the flow run shows the details.")
+        _report_failure(slack, origin_channel, requested_by, messages.UNEXPECTED)
         raise
 
 
@@ -140,8 +137,7 @@ def _record_channels(jira: JIRA, key: str, body: str) -> str:
         jira_tasks.add_comment(jira, key, body)
     except Exception as exc:
         get_run_logger().error("Jira refused the channels comment on %s: %s", key, exc)
-        return (f" Note: Jira refused the comment recording the channels on {key}; please add "
-                "it by hand.")
+        return messages.channels_comment_refused(key)
     return ""
 
 
@@ -150,23 +146,10 @@ def _created_at(channel: dict[str, Any]) -> datetime:
     return datetime.fromtimestamp(int(created), UTC) if created else datetime.now(UTC)
 
 
-def _ready_text(key: str, channel_id: str, exec_ch: dict[str, Any] | None,
-                skipped: dict[str, str]) -> str:
-    text = f"Incident {key} is ready: <#{channel_id}>"
-    if exec_ch is not None:
-        text += f" (executive channel <#{exec_ch['id']}>)"
-    if skipped:
-        names = ", ".join(f"<@{user}> ({reason.replace('_', ' ')})"
-                          for user, reason in skipped.items())
-        text += f". Not invited: {names}"
-    return text + "."
-
-
 def _report_failure(slack: WebClient, channel: str | None, user: str, reason: str) -> None:
     """Tell the requester what failed and where to look; never mask the original error."""
-    run_url = flow_run.ui_url or ""
-    text = f"Could not create the incident. {reason}" + (f" Run: {run_url}" if run_url else "")
     try:
-        slack_tasks.tell_user(slack, channel, user, text)
+        slack_tasks.tell_user(slack, channel, user,
+                              messages.incident_failed(reason, flow_run.ui_url or ""))
     except Exception:
         get_run_logger().exception("Could not tell %s that the incident failed", user)

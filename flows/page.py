@@ -8,7 +8,7 @@ from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
 from slack_sdk.errors import SlackApiError
 
-from tasks import deployments, pagerduty
+from tasks import deployments, messages, pagerduty
 from tasks import jira as jira_tasks
 from tasks import slack as slack_tasks
 from tasks.clients import jira_client, slack_client
@@ -26,15 +26,11 @@ def page_team(channel_id: str, team: str, message: str = "",
     settings = get_settings()
     slack = slack_client(settings)
     state = find_incident(channel_id)
-    who = f"<@{requested_by}>" if requested_by else "an operator"
     scope = state.case_key if state else channel_id
-    subject = f"{state.case_key}: {state.title}" if state and state.title else (
-        state.case_key if state else f"Slack channel {channel_id}")
-    summary = f"[irbot] {subject}" + (f" — {message}" if message else "")
-    slack_link = f"https://slack.com/app_redirect?channel={channel_id}"
-    links = [{"href": slack_link, "text": "Slack channel"}]
-    if state:
-        links.append({"href": state.case_url, "text": f"Jira {state.case_key}"})
+    summary = messages.page_summary(state.case_key if state else None,
+                                    state.title if state else "", channel_id, message)
+    links = messages.page_links(channel_id, state.case_key if state else None,
+                                state.case_url if state else "")
     event = pagerduty.trigger_event(
         dedup=pagerduty.dedup_key(scope, team), summary=summary,
         severity=pagerduty.pd_severity(state.severity if state else None),
@@ -44,20 +40,17 @@ def page_team(channel_id: str, team: str, message: str = "",
         dedup = pagerduty.send_trigger(team, event)
     except Exception as exc:
         reason = (exc.user_message if isinstance(exc, IrbotError) else
-                  f"PagerDuty did not accept the page after several tries ({type(exc).__name__})")
-        _tell(slack, channel_id, requested_by,
-              f"`{team}` was NOT paged: {reason}. Try again, or reach them another way.")
+                  messages.page_gave_up(type(exc).__name__))
+        _tell(slack, channel_id, requested_by, messages.not_paged(team, reason))
         raise
-    note = f"{who} paged *{team}*" + (f": {message}" if message else "") + f" (dedup key `{dedup}`)"
+    note = messages.paged(requested_by, team, message, dedup)
     try:
         slack_tasks.post_message(slack, channel_id, note, kind="page")
     except SlackApiError:  # irbot is not in that channel: tell the person who paged
         _tell(slack, channel_id, requested_by, note)
     if state:
-        jira_tasks.add_comment(jira_client(settings), state.case_key,
-                               f"PagerDuty: team {team} paged by "
-                               f"{slack_tasks.person(slack, requested_by)}"
-                               + (f": {message}" if message else "") + f" (dedup key {dedup})")
+        jira_tasks.add_comment(jira_client(settings), state.case_key, messages.page_comment(
+            team, slack_tasks.person(slack, requested_by), message, dedup))
     get_run_logger().info("Paged %s with dedup key %s", team, dedup)
     return {"team": team, "dedup_key": dedup}
 

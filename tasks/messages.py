@@ -10,6 +10,10 @@ ARCHIVE_CANCEL_ACTION = "irbot_archive_cancel"
 ARCHIVE_NOW_ACTION = "irbot_archive_now"
 # Our own status notices carry this metadata so backups can leave them out of the transcript.
 NOTICE_EVENT_TYPE = "irbot_notice"
+# Who acted when no Slack user did: a run started from Prefect (the UI, the CLI, an automation).
+OPERATOR = "an operator (from Prefect)"
+AUTOMATIC = "the automatic backup"  # who requested a scheduled backup, in its Jira comment
+DEADLINE = "deadline"  # `decided_by` when the archive's timer, not a person, resumed the wait
 
 COMMANDS_HELP = (
     "`/irbot backup` save this channel's messages to the Jira case · "
@@ -46,6 +50,20 @@ def notice_key(run_id: str, kind: str, text: str) -> str:
 def notice_metadata(kind: str, key: str = "") -> dict[str, Any]:
     """Slack message metadata marking an irbot post (what it is, and its identity)."""
     return {"event_type": NOTICE_EVENT_TYPE, "event_payload": {"kind": kind, "key": key}}
+
+
+def who(user: str | None) -> str:
+    """How Slack names who asked or decided: a mention for a Slack user id, the deadline,
+    an operator, or the name given in the Prefect UI as it is (never a bogus mention)."""
+    if not user:
+        return OPERATOR
+    if user == DEADLINE:
+        return "the deadline"
+    return f"<@{user}>" if user[:1] in "UW" else user
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def slack_time(moment: datetime) -> str:
@@ -92,9 +110,8 @@ def archive_announcement(requested_by: str | None, deadline: datetime,
                          flow_run_id: str) -> tuple[str, list[dict[str, Any]]]:
     """The pending-archive message with its two buttons; the buttons carry the run id."""
     when = slack_time(deadline)
-    who = f"<@{requested_by}>" if requested_by else "An operator (from Prefect)"
-    text = (f"{who} asked to archive this channel. It will be archived {when} "
-            "unless someone cancels.")
+    text = (f"{_sentence(who(requested_by))} asked to archive this channel. It will be archived "
+            f"{when} unless someone cancels.")
     blocks: list[dict[str, Any]] = [
         {"type": "section", "text": {"type": "mrkdwn", "text": text}},
         {"type": "actions", "block_id": "irbot_archive", "elements": [
@@ -140,8 +157,8 @@ def backup_details(replies: int, edited: int, deleted: int, files: int,
 def backup_comment(new_rows: int, total_rows: int, filename: str, sha256: str,
                    requested_by: str | None, details: str = "") -> str:
     """Jira comment recording one backup."""
-    who = f" (requested by {requested_by})" if requested_by else ""
-    return (f"irbot backup{who}: {new_rows} new messages, {total_rows} in total.\n"
+    by = f" (requested by {requested_by})" if requested_by else ""
+    return (f"irbot backup{by}: {new_rows} new messages, {total_rows} in total.\n"
             + (f"{details}\n" if details else "")
             + f"File: {filename}\nSHA-256: {sha256}")
 
@@ -150,3 +167,143 @@ def archive_comment(channels: str, requested_by: str, decided_by: str, total: in
     """Jira comment recording the end of the incident's channels."""
     return (f"irbot archived the incident's Slack channels ({channels}) at the request of "
             f"{requested_by} (decided by {decided_by}). The transcript holds {total} messages.")
+
+
+# create-incident
+
+UNEXPECTED = "Something unexpected went wrong; the flow run shows the details."
+
+
+def channel_not_created(name: str, slack_refusal: str) -> str:
+    return f"Could not create #{name}. {slack_refusal}"
+
+
+def channel_archived_under_name(name: str) -> str:
+    return f"#{name} exists but is archived. Unarchive it in Slack, then run /irbot create again."
+
+
+def channel_not_ours(name: str) -> str:
+    return (f"#{name} already exists and was not created by irbot. Rename or archive that "
+            "channel, or use a different case key.")
+
+
+def channels_comment_refused(case_key: str) -> str:
+    """Appended to the ready message: the incident is open, the Jira record is not."""
+    return (f" Note: Jira refused the comment recording the channels on {case_key}; please add "
+            "it by hand.")
+
+
+def incident_ready(case_key: str, channel_id: str, exec_channel_id: str | None,
+                   skipped: dict[str, str]) -> str:
+    """To the requester: where the incident lives, and who could not be invited (and why)."""
+    text = f"Incident {case_key} is ready: <#{channel_id}>"
+    if exec_channel_id is not None:
+        text += f" (executive channel <#{exec_channel_id}>)"
+    if skipped:
+        names = ", ".join(f"<@{user}> ({reason.replace('_', ' ')})"
+                          for user, reason in skipped.items())
+        text += f". Not invited: {names}"
+    return text + "."
+
+
+def incident_failed(reason: str, run_url: str) -> str:
+    return f"Could not create the incident. {reason}" + (f" Run: {run_url}" if run_url else "")
+
+
+# backup-incident
+
+NOTHING_NEW = "Nothing new since the last backup; Jira is unchanged."
+
+
+def backup_requested(case_key: str, requested_by: str | None) -> str:
+    return f"Backup to {case_key} requested by {who(requested_by)}…"
+
+
+def backup_failed(reason: str, run_url: str) -> str:
+    return (f"Backup failed ({reason}). Nothing was lost: the next backup starts from the same "
+            f"point. Details: {run_url or 'the Prefect UI'}")
+
+
+def backup_saved(case_key: str, new: int, in_threads: int, edited: int, deleted: int,
+                 total: int) -> str:
+    return (f"Backup saved to {case_key}: {count(new, 'new message')} ({in_threads} in "
+            f"threads), {edited} edited, {deleted} deleted; {total} in total.")
+
+
+def final_check_comment(summary: str) -> str:
+    """Jira comment of the archive's completeness check (`summary` says what was compared)."""
+    return f"irbot final backup: {summary}"
+
+
+def transcript_incomplete(missing: int) -> str:
+    return (f"the transcript lacks {missing} of the channel's messages or files; see the Jira "
+            "case")
+
+
+# archive-incident
+
+ARCHIVE_ALREADY_PENDING = ("An archive is already pending for this channel; see the "
+                           "announcement above.")
+CANCELLED_FROM_PREFECT = "The pending archive was cancelled from Prefect. The channel stays open."
+
+
+def archive_cancelled(decided_by: str) -> str:
+    return f"Archive cancelled by {who(decided_by)}. The channel stays open."
+
+
+def archiving_now(decided_by: str) -> str:
+    return f"Archiving now ({who(decided_by)}): taking a final backup first…"
+
+
+def final_backup_failed(run_url: str) -> str:
+    return ("The final backup failed, so this channel was *not* archived. Nothing was deleted. "
+            f"Details: {run_url or 'the Prefect UI'}")
+
+
+def archived(case_key: str, requested_by: str | None) -> str:
+    return (f"Final backup saved to {case_key}. This channel is archived at the request of "
+            f"{who(requested_by)}.")
+
+
+def archive_refused(reason: str) -> str:
+    return (f"The final backup is saved, but the channel could not be archived ({reason}). The "
+            "incident stays open: fix the cause, then `/irbot archive` again.")
+
+
+# page-team
+
+def page_summary(case_key: str | None, title: str, channel_id: str, message: str) -> str:
+    """PagerDuty's summary line: the case (and its title), else the Slack channel."""
+    subject = (f"{case_key}: {title}" if title else case_key) if case_key else (
+        f"Slack channel {channel_id}")
+    return f"[irbot] {subject}" + (f" — {message}" if message else "")
+
+
+def page_links(channel_id: str, case_key: str | None, case_url: str) -> list[dict[str, str]]:
+    """The links on the PagerDuty incident: the channel, and the case when there is one."""
+    links = [{"href": f"https://slack.com/app_redirect?channel={channel_id}",
+              "text": "Slack channel"}]
+    if case_key:
+        links.append({"href": case_url, "text": f"Jira {case_key}"})
+    return links
+
+
+def page_gave_up(error: str) -> str:
+    """The reason of a page PagerDuty never accepted (`error`: the exception's type name)."""
+    return f"PagerDuty did not accept the page after several tries ({error})"
+
+
+def not_paged(team: str, reason: str) -> str:
+    return f"`{team}` was NOT paged: {reason}. Try again, or reach them another way."
+
+
+def paged(requested_by: str | None, team: str, message: str, dedup: str) -> str:
+    """The note in the channel."""
+    return (f"{_sentence(who(requested_by))} paged *{team}*" + (f": {message}" if message else "")
+            + f" (dedup key `{dedup}`)")
+
+
+def page_comment(team: str, requester: str, message: str, dedup: str) -> str:
+    """The Jira record (`requester`: a name people can read months later)."""
+    return (f"PagerDuty: team {team} paged by {requester}" + (f": {message}" if message else "")
+            + f" (dedup key {dedup})")

@@ -10,7 +10,7 @@ from prefect.runtime import flow_run
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from tasks.messages import notice_key, notice_metadata
+from tasks.messages import OPERATOR, notice_key, notice_metadata
 from tasks.retry import TASK_OPTIONS, is_repeat_attempt
 
 INVITE_BATCH = 100  # Slack's docs disagree (100 vs 1000); 100 is safe under both.
@@ -221,7 +221,7 @@ def user_names(client: WebClient, user_ids: list[str]) -> dict[str, str]:
 def person(client: WebClient, user: str | None, known: dict[str, str] | None = None) -> str:
     """'Name (U123)' for records read by people months later; never fails the caller."""
     if not user:
-        return "an operator (Prefect)"
+        return OPERATOR
     if known and user in known:
         return f"{known[user]} ({user})"
     try:

@@ -43,8 +43,8 @@ async def reporting(respond: Respond, what: str) -> AsyncIterator[None]:
     except Exception:
         error_id = uuid.uuid4().hex[:8]
         log.exception("Failed while %s (error id %s)", what, error_id)
-        await respond(text=replies.PREFECT_DOWN.format(what=what) + f" (error id {error_id})",
-                      response_type="ephemeral", replace_original=False)
+        await respond(text=replies.prefect_down(what, error_id), response_type="ephemeral",
+                      replace_original=False)
 
 
 async def tell_user(client: AsyncWebClient, channel: str | None, user: str, text: str) -> None:
@@ -93,7 +93,7 @@ def register(app: AsyncApp, settings: Settings, handoff: Handoff,
                 await handoff.start_run(deployments.PAGE, {
                     "channel_id": channel, "team": team, "message": cmd.args[1],
                     "requested_by": user}, f"page-{trigger}")
-                await respond(text=f"Paging `{team}`…", response_type="ephemeral")
+                await respond(text=replies.paging(team), response_type="ephemeral")
             return
         if cmd.name != "create" and incidents.known_not_incident(channel):
             # Known from a moment ago: answer in the ack itself, no I/O at all.
@@ -104,9 +104,8 @@ def register(app: AsyncApp, settings: Settings, handoff: Handoff,
             try:
                 await client.views_open(trigger_id=trigger, view=create_modal(channel))
             except SlackApiError as exc:
-                await respond(text="Could not open the incident form "
-                              f"(`{exc.response.get('error')}`). Please run `/irbot create` "
-                              "again.", response_type="ephemeral")
+                await respond(text=replies.form_not_opened(exc.response.get("error")),
+                              response_type="ephemeral")
             return
         async with reporting(respond, cmd.name):
             state = await incidents.find(channel)
@@ -122,8 +121,7 @@ def register(app: AsyncApp, settings: Settings, handoff: Handoff,
             elif cmd.name == "backup":
                 await handoff.start_run(deployments.BACKUP, {
                     "channel_id": channel, "requested_by": user}, f"backup-{trigger}")
-                await respond(text="Backup requested: I'll post in the channel when it is "
-                              "saved to Jira.", response_type="ephemeral")
+                await respond(text=replies.BACKUP_REQUESTED, response_type="ephemeral")
             elif cmd.name == "archive":
                 if deadline is not None:
                     await respond(text=replies.archive_pending(deadline),
@@ -131,9 +129,7 @@ def register(app: AsyncApp, settings: Settings, handoff: Handoff,
                     return
                 await handoff.start_run(deployments.ARCHIVE, {
                     "channel_id": channel, "requested_by": user}, f"archive-{trigger}")
-                await respond(text="Archive requested: I'll announce it in the channel, with a "
-                              "Cancel button for anyone who needs more time.",
-                              response_type="ephemeral")
+                await respond(text=replies.ARCHIVE_REQUESTED, response_type="ephemeral")
 
     @app.view(CALLBACK_ID)
     async def create_submitted(ack: Any, body: dict[str, Any], view: dict[str, Any],
@@ -163,12 +159,9 @@ def register(app: AsyncApp, settings: Settings, handoff: Handoff,
             await handoff.start_run(deployments.CREATE, params, f"create-{view_id}")
         except Exception:
             log.exception("Could not start create-incident")
-            await tell_user(client, origin, user, replies.PREFECT_DOWN.format(what="incident"))
+            await tell_user(client, origin, user, replies.prefect_down("incident"))
             return
-        case = request.existing_case or "a new Jira case"
-        await tell_user(client, origin, user,
-                        f"Creating your incident ({case})… I'll tell you when its channel is "
-                        "ready.")
+        await tell_user(client, origin, user, replies.creating(request.existing_case))
 
     async def archive_button(ack: Any, body: dict[str, Any], action: dict[str, Any],
                              respond: Respond, decision: str) -> None:
@@ -186,8 +179,7 @@ def register(app: AsyncApp, settings: Settings, handoff: Handoff,
         async with reporting(respond, "archive decision"):
             outcome = await handoff.resume_archive(run_id, decision, user)
             if outcome is Resumed.ALREADY_DECIDED:
-                await respond(text="This archive was already decided (or is over); your click "
-                              "changed nothing.", response_type="ephemeral",
+                await respond(text=replies.ALREADY_DECIDED, response_type="ephemeral",
                               replace_original=False)
 
     @app.action(ARCHIVE_CANCEL_ACTION)

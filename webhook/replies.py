@@ -19,6 +19,30 @@ FORM_UNREADABLE = ("Slack sent this form without saying who submitted it or whic
 BUTTON_UNREADABLE = ("This button does not name an archive irbot can find, so your click "
                      "changed nothing.")
 
+BACKUP_REQUESTED = "Backup requested: I'll post in the channel when it is saved to Jira."
+ARCHIVE_REQUESTED = ("Archive requested: I'll announce it in the channel, with a Cancel button "
+                     "for anyone who needs more time.")
+ALREADY_DECIDED = "This archive was already decided (or is over); your click changed nothing."
+
+
+def prefect_down(what: str, error_id: str = "") -> str:
+    """Prefect did not take the request: nothing happened (the id finds the log line)."""
+    return PREFECT_DOWN.format(what=what) + (f" (error id {error_id})" if error_id else "")
+
+
+def paging(team: str) -> str:
+    return f"Paging `{team}`…"
+
+
+def form_not_opened(slack_error: object) -> str:
+    return (f"Could not open the incident form (`{slack_error}`). Please run `/irbot create` "
+            "again.")
+
+
+def creating(existing_case: str | None) -> str:
+    return (f"Creating your incident ({existing_case or 'a new Jira case'})… I'll tell you when "
+            "its channel is ready.")
+
 
 _VERBS = {"backup": "back up", "archive": "archive", "status": "show"}
 

@@ -213,3 +213,86 @@ def test_an_ephemeral_falls_back_to_a_dm_only_where_it_cannot_reach(code: str,
     response = SlackResponse(client=None, http_verb="POST", api_url="u", req_args={},
                              data={"ok": False, "error": code}, headers={}, status_code=200)
     assert dm_instead(SlackApiError("refused", response)) is dm
+
+
+@pytest.mark.parametrize(
+    ("user", "named"),
+    [(None, "an operator (from Prefect)"), ("", "an operator (from Prefect)"),
+     ("U123", "<@U123>"), ("W9", "<@W9>"), ("deadline", "the deadline"),
+     ("ops-oncall", "ops-oncall")],  # a name typed in the Prefect UI: never a bogus mention
+)
+def test_who(user: str | None, named: str) -> None:
+    from tasks.messages import who
+
+    assert who(user) == named
+
+
+def _texts() -> list[tuple[str, str]]:
+    from tasks import messages as m
+
+    return [
+        (m.channel_not_created("incident_channel_sec-1", "Slack refused: `x`"),
+         "Could not create #incident_channel_sec-1. Slack refused: `x`"),
+        (m.channel_archived_under_name("c"),
+         "#c exists but is archived. Unarchive it in Slack, then run /irbot create again."),
+        (m.channel_not_ours("c"), "#c already exists and was not created by irbot. Rename or "
+                                  "archive that channel, or use a different case key."),
+        (m.channels_comment_refused("SEC-1"), " Note: Jira refused the comment recording the "
+                                              "channels on SEC-1; please add it by hand."),
+        (m.incident_ready("SEC-1", "C1", None, {}), "Incident SEC-1 is ready: <#C1>."),
+        (m.incident_ready("SEC-1", "C1", "C2", {"U3": "user_is_inactive"}),
+         "Incident SEC-1 is ready: <#C1> (executive channel <#C2>). Not invited: "
+         "<@U3> (user is inactive)."),
+        (m.incident_failed("Jira said no.", ""), "Could not create the incident. Jira said no."),
+        (m.incident_failed("Jira said no.", "http://ui/r"),
+         "Could not create the incident. Jira said no. Run: http://ui/r"),
+        (m.backup_requested("SEC-1", None),
+         "Backup to SEC-1 requested by an operator (from Prefect)…"),
+        (m.backup_requested("SEC-1", "U1"), "Backup to SEC-1 requested by <@U1>…"),
+        (m.backup_failed("HTTPError", ""), "Backup failed (HTTPError). Nothing was lost: the "
+         "next backup starts from the same point. Details: the Prefect UI"),
+        (m.backup_saved("SEC-1", 1, 0, 2, 3, 9), "Backup saved to SEC-1: 1 new message "
+         "(0 in threads), 2 edited, 3 deleted; 9 in total."),
+        (m.NOTHING_NEW, "Nothing new since the last backup; Jira is unchanged."),
+        (m.final_check_comment("12 of 12"), "irbot final backup: 12 of 12"),
+        (m.transcript_incomplete(2), "the transcript lacks 2 of the channel's messages or "
+                                     "files; see the Jira case"),
+        (m.archive_cancelled("U2"), "Archive cancelled by <@U2>. The channel stays open."),
+        (m.archive_cancelled("ops-oncall"),
+         "Archive cancelled by ops-oncall. The channel stays open."),
+        (m.archiving_now("deadline"), "Archiving now (the deadline): taking a final backup "
+                                      "first…"),
+        (m.final_backup_failed("http://ui/r"), "The final backup failed, so this channel was "
+         "*not* archived. Nothing was deleted. Details: http://ui/r"),
+        (m.archived("SEC-1", None), "Final backup saved to SEC-1. This channel is archived at "
+                                    "the request of an operator (from Prefect)."),
+        (m.archive_refused("Slack refused: `x`"), "The final backup is saved, but the channel "
+         "could not be archived (Slack refused: `x`). The incident stays open: fix the cause, "
+         "then `/irbot archive` again."),
+        (m.page_summary("SEC-1", "DB down", "C1", ""), "[irbot] SEC-1: DB down"),
+        (m.page_summary("SEC-1", "", "C1", "now"), "[irbot] SEC-1 — now"),
+        (m.page_summary(None, "", "C1", ""), "[irbot] Slack channel C1"),
+        (m.not_paged("db", m.page_gave_up("ConnectError")), "`db` was NOT paged: PagerDuty did "
+         "not accept the page after several tries (ConnectError). Try again, or reach them "
+         "another way."),
+        (m.paged("U1", "db", "", "k"), "<@U1> paged *db* (dedup key `k`)"),
+        (m.paged(None, "db", "now", "k"),
+         "An operator (from Prefect) paged *db*: now (dedup key `k`)"),
+        (m.page_comment("db", "Ann (U1)", "now", "k"),
+         "PagerDuty: team db paged by Ann (U1): now (dedup key k)"),
+    ]
+
+
+def test_page_links() -> None:
+    from tasks.messages import page_links
+
+    channel = {"href": "https://slack.com/app_redirect?channel=C1", "text": "Slack channel"}
+    assert page_links("C1", None, "") == [channel]
+    assert page_links("C1", "SEC-1", "https://j/browse/SEC-1") == [
+        channel, {"href": "https://j/browse/SEC-1", "text": "Jira SEC-1"}]
+
+
+@pytest.mark.parametrize("index", range(len(_texts())))
+def test_what_flows_say(index: int) -> None:
+    built, expected = _texts()[index]
+    assert built == expected

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
+from webhook import replies
 from webhook.commands import SUBCOMMANDS
 from webhook.replies import help_text, unknown_team
 
@@ -72,3 +75,29 @@ def test_closed_or_unknown(channel_name: str, command: str, closing: bool,
     from webhook.replies import closed_or_unknown
 
     assert expected in closed_or_unknown(channel_name, command, closing)
+
+
+@pytest.mark.parametrize(
+    ("built", "expected"),
+    [
+        (lambda: replies.prefect_down("backup", "ab12cd34"),
+         "irbot could not start the backup right now (its workflow service did not answer). "
+         "Nothing was changed; please try again in a minute. (error id ab12cd34)"),
+        (lambda: replies.prefect_down("incident"),
+         "irbot could not start the incident right now (its workflow service did not answer). "
+         "Nothing was changed; please try again in a minute."),
+        (lambda: replies.paging("db"), "Paging `db`…"),
+        (lambda: replies.form_not_opened("expired_trigger_id"), "Could not open the incident "
+         "form (`expired_trigger_id`). Please run `/irbot create` again."),
+        (lambda: replies.creating(None), "Creating your incident (a new Jira case)… I'll tell "
+         "you when its channel is ready."),
+        (lambda: replies.creating("SEC-9"),
+         "Creating your incident (SEC-9)… I'll tell you when its channel is ready."),
+        (lambda: replies.BACKUP_REQUESTED,
+         "Backup requested: I'll post in the channel when it is saved to Jira."),
+        (lambda: replies.ALREADY_DECIDED,
+         "This archive was already decided (or is over); your click changed nothing."),
+    ],
+)
+def test_what_the_webhook_says(built: Any, expected: str) -> None:
+    assert built() == expected
