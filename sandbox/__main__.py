@@ -8,7 +8,7 @@ import threading
 from types import FrameType
 
 from sandbox.local import DEFAULT_APP_TOKEN, Sandbox
-from tasks.slack_scopes import BOT_SCOPES, scopes_header
+from sandbox.manifest import manifest_bot_scopes
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -22,7 +22,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="Jira project key (repeatable; default SEC)")
     parser.add_argument("--app-token", default=DEFAULT_APP_TOKEN,
                         help="Socket Mode's app-level token (xapp-…)")
-    parser.add_argument("--bot-scopes", default=",".join(BOT_SCOPES),
+    parser.add_argument("--bot-scopes", default=",".join(manifest_bot_scopes()),
                         help="scopes Slack reports for the bot token (default: the manifest's)")
     args = parser.parse_args(argv)
 
@@ -38,7 +38,8 @@ def main(argv: list[str] | None = None) -> int:
                       jira_token=args.jira_token,
                       jira_projects=tuple(args.jira_projects or ["SEC"]),
                       host=args.host, port=args.port, app_token=args.app_token,
-                      bot_scopes=tuple(sorted(scopes_header(args.bot_scopes))))
+                      bot_scopes=tuple(sorted({s.strip() for s in args.bot_scopes.split(",")
+                                              if s.strip()})))
     with sandbox:
         for label, value in (
             ("url", sandbox.url),

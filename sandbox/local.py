@@ -9,10 +9,10 @@ from sandbox.app import build_app
 from sandbox.crash import CrashRecord, CrashService, When
 from sandbox.faults import Service
 from sandbox.jira_store import PERMISSIONS
+from sandbox.manifest import manifest_bot_scopes
 from sandbox.recording import RecordedRequest
 from sandbox.server import ServerThread
 from sandbox.state import Credentials, SandboxState
-from tasks.slack_scopes import BOT_SCOPES
 
 DEFAULT_BOT_TOKEN = "xoxb-sandbox-token"
 DEFAULT_JIRA_USER = "bot@example.com"
@@ -35,12 +35,13 @@ class Sandbox:
         self, *, bot_token: str = DEFAULT_BOT_TOKEN, jira_user: str = DEFAULT_JIRA_USER,
         jira_token: str = DEFAULT_JIRA_TOKEN, jira_projects: tuple[str, ...] = ("SEC",),
         host: str = "127.0.0.1", port: int = 0, app_token: str = DEFAULT_APP_TOKEN,
-        bot_scopes: tuple[str, ...] = BOT_SCOPES,
+        bot_scopes: tuple[str, ...] | None = None,
         jira_permissions: tuple[str, ...] = PERMISSIONS,
     ) -> None:
         self.bot_token = bot_token
         self.app_token = app_token
-        self.bot_scopes = tuple(bot_scopes)
+        # By default, what Slack reports for an app installed from irbot's manifest.
+        self.bot_scopes = manifest_bot_scopes() if bot_scopes is None else tuple(bot_scopes)
         self.jira_user = jira_user
         self.jira_token = jira_token
         self.jira_projects = tuple(jira_projects)

@@ -12,13 +12,13 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from sandbox import slack_chat, slack_conversations, slack_history, slack_users, slack_views
+from sandbox.manifest import APP_TOKEN_SCOPE
 from sandbox.recording import record_of
 from sandbox.slack_params import Params, SlackError, merged_params
 from sandbox.slack_store import RESPONSE_URL_MAX_POSTS, Workspace
 from sandbox.socket_mode import PATH as SOCKET_PATH
 from sandbox.state import SandboxState
 from sandbox.web import fault_response, json_response, read_json
-from tasks.slack_scopes import APP_TOKEN_SCOPE
 
 APPS_CONNECTIONS_OPEN = "apps.connections.open"
 Method = Callable[[Workspace, Params], dict[str, Any]]

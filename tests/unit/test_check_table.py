@@ -94,3 +94,11 @@ def test_socket_manifest_has_no_request_urls_and_enables_socket_mode() -> None:
         [c["command"] for c in http["features"]["slash_commands"]]
     assert socket["settings"]["interactivity"]["is_enabled"] is True
     assert APP_TOKEN_SCOPE == "connections:write"
+
+
+def test_the_sandbox_reports_the_manifests_scopes() -> None:
+    """The emulated Slack reads the manifest (it imports nothing of irbot): the same scopes."""
+    from sandbox import manifest
+
+    assert manifest.manifest_bot_scopes() == BOT_SCOPES
+    assert manifest.APP_TOKEN_SCOPE == APP_TOKEN_SCOPE
