@@ -22,7 +22,7 @@ def require_psutil() -> ModuleType:
     try:
         import psutil
     except ImportError as exc:  # fail when the crash is injected, not when it is due
-        raise RuntimeError("crash faults need psutil: pip install -e '.[dev]'") from exc
+        raise RuntimeError("crash faults need psutil: pip install 'irbot[demo]'") from exc
     return psutil
 
 

@@ -8,6 +8,8 @@ import sys
 
 from tasks.settings import Settings, SettingsError, load_settings
 
+DEMO_EXTRA = ("python-multipart", "psutil")  # pyproject.toml's `demo` extra (a test checks)
+
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script."""
@@ -31,6 +33,12 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.command == "demo":
         # The demo drives the sandbox, a dev tool the product itself never imports.
+        lacking = _demo_lacks()
+        if lacking:
+            print(f"irbot: the demo needs {', '.join(lacking)}, which irbot itself does not: "
+                  "pip install 'irbot[demo]' (in a clone: pip install -e '.[demo]')",
+                  file=sys.stderr)
+            return 2
         demo = [sys.executable, "-m", "sandbox.demo"]
         demo += ["--keep"] * args.keep + ["--socket-mode"] * args.socket_mode
         os.execv(sys.executable, demo)  # noqa: S606 - our own interpreter, fixed arguments
@@ -49,6 +57,19 @@ def main(argv: list[str] | None = None) -> int:
     from webhook.supervisor import serve
 
     return serve(args.host, args.port, socket_mode)
+
+
+def _demo_lacks() -> list[str]:
+    """The packages of the `demo` extra that are not installed."""
+    from importlib.metadata import PackageNotFoundError, distribution
+
+    lacking = []
+    for name in DEMO_EXTRA:
+        try:
+            distribution(name)
+        except PackageNotFoundError:
+            lacking.append(name)
+    return lacking
 
 
 def _startup_checks_pass(settings: Settings, socket_mode: bool) -> bool:
