@@ -6,14 +6,13 @@
 Besides seeding state and reading what was received, tests can make it misbehave:
 `inject_fault` (the next N matching requests get an HTTP status), `inject_crash` (SIGKILL the
 client process at its k-th matching call, before or after the call takes effect; `crashes()`
-says whom it killed) and `throttle` (Slack-tier rate limits, 429 + Retry-After). The same
-methods exist on `RemoteSandbox`, over the control API under /_control/.
+says whom it killed) and `throttle` (Slack-tier rate limits, 429 + Retry-After).
+`python -m sandbox` serves the same emulators on their own, to point irbot at by hand.
 
 Nothing in flows/, tasks/ or webhook/ imports this package.
 """
 
 from sandbox.local import Sandbox
 from sandbox.recording import RecordedRequest
-from sandbox.remote import RemoteSandbox
 
-__all__ = ["RecordedRequest", "RemoteSandbox", "Sandbox"]
+__all__ = ["RecordedRequest", "Sandbox"]

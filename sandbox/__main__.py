@@ -46,7 +46,6 @@ def main(argv: list[str] | None = None) -> int:
             ("slack_api_url", sandbox.slack_api_url),
             ("jira_url", sandbox.jira_url),
             ("pagerduty_url", sandbox.pagerduty_url),
-            ("control", f"{sandbox.url}/_control/"),
         ):
             print(f"{label:>14}: {value}", flush=True)
         stop.wait()

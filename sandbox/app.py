@@ -1,9 +1,6 @@
-"""The Starlette application: every emulated service and the control API on one server."""
+"""The Starlette application: every emulated service on one server."""
 
 from __future__ import annotations
-
-from collections.abc import Callable
-from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -11,7 +8,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from sandbox.control import control_routes
 from sandbox.crash_asgi import CrashMiddleware
 from sandbox.jira_api import jira_routes
 from sandbox.pagerduty_api import pagerduty_routes
@@ -21,7 +17,7 @@ from sandbox.socket_mode import socket_routes
 from sandbox.state import SandboxState
 
 
-def build_app(state: SandboxState, info: Callable[[], dict[str, Any]]) -> Starlette:
+def build_app(state: SandboxState) -> Starlette:
     async def health(request: Request) -> Response:
         return JSONResponse({"ok": True})
 
@@ -32,5 +28,4 @@ def build_app(state: SandboxState, info: Callable[[], dict[str, Any]]) -> Starle
         *file_routes(state),
         *jira_routes(state),
         *pagerduty_routes(state),
-        *control_routes(state, info),
     ], middleware=[Middleware(CrashMiddleware, state=state)])

@@ -28,7 +28,7 @@ log = logging.getLogger("sandbox.crash")
 
 
 def outside_call(method: str, path: str) -> tuple[str, str] | None:
-    """(service, name) as the emulators record the request; None for control and health."""
+    """(service, name) as the emulators record the request; None for health."""
     if path.startswith("/slack/api/"):
         return "slack", path[len("/slack/api/"):]
     if path.startswith("/slack/response/"):

@@ -672,7 +672,7 @@ def play(story: Story, socket_mode: bool = False) -> None:
 def keep_running(serve: Child, prefect_url: str, webhook: str, sb: Sandbox) -> None:
     """`--keep`: everything stays up for clicking through the runs, until Ctrl-C."""
     print(f"\nStill running: Prefect UI {prefect_url}  ·  irbot serve {webhook}  ·  sandbox "
-          f"{sb.url}/_control/info")
+          f"{sb.url} (Slack API {sb.slack_api_url})")
     print("Press Ctrl-C to stop.", flush=True)
     # A launcher may have started us with SIGINT ignored (a `&` job): Ctrl-C must still work.
     signal.signal(signal.SIGINT, signal.default_int_handler)

@@ -18,7 +18,7 @@ T = TypeVar("T")
 
 
 class SandboxLike(Protocol):
-    """What the driver needs from a Sandbox or a RemoteSandbox."""
+    """What the driver needs from a Sandbox."""
 
     team_id: str
 

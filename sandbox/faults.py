@@ -32,7 +32,7 @@ def check_target(service: str, target: str) -> None:
             raise ValueError('target must be "*" or "METHOD path-regex"')
         try:
             re.compile(pattern)
-        except re.error as exc:  # a ValueError, so the control API answers 400, not 500
+        except re.error as exc:  # a ValueError: refused at injection
             raise ValueError(f"bad path regex {pattern!r}: {exc}") from exc
 
 

@@ -27,8 +27,8 @@ APP_ID = "A0IRBOT"
 class Sandbox:
     """Slack, Jira and PagerDuty emulators on one loopback HTTP server.
 
-    All query methods return copies; mutate state only through the methods here, the control
-    API, or the emulated APIs themselves.
+    All query methods return copies; mutate state only through the methods here or the emulated APIs
+    themselves.
     """
 
     def __init__(
@@ -63,7 +63,7 @@ class Sandbox:
     def start(self) -> Sandbox:
         if self._server is not None:
             raise RuntimeError("sandbox already started")
-        server = ServerThread(build_app(self._state, self.info), self._host, self._port)
+        server = ServerThread(build_app(self._state), self._host, self._port)
         self._state.base_url = f"http://{server.host}:{server.port}"
         server.start()
         self._server = server
@@ -100,25 +100,6 @@ class Sandbox:
     @property
     def pagerduty_url(self) -> str:
         return f"{self.url}/pagerduty/v2/enqueue"
-
-    def info(self) -> dict[str, Any]:
-        """Everything a client needs to talk to this sandbox (served at /_control/info)."""
-        return {
-            "url": self.url,
-            "slack_api_url": self.slack_api_url,
-            "jira_url": self.jira_url,
-            "pagerduty_url": self.pagerduty_url,
-            "bot_token": self.bot_token,
-            "app_token": self.app_token,
-            "bot_scopes": list(self.bot_scopes),
-            "jira_user": self.jira_user,
-            "jira_token": self.jira_token,
-            "jira_projects": list(self.jira_projects),
-            "team_id": self.team_id,
-            "bot_user_id": self.bot_user_id,
-            "bot_id": self.bot_id,
-            "app_id": self.app_id,
-        }
 
     # --- seeding -----------------------------------------------------------------------
 

@@ -15,7 +15,7 @@ _SECRET_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"})
 
 @dataclass(frozen=True)
 class RecordedRequest:
-    service: str  # "slack" | "jira" | "pagerduty" | "control"
+    service: str  # "slack" | "jira" | "pagerduty"
     name: str  # Slack method, or "METHOD /path" relative to the service's mount
     http_method: str
     path: str  # full request path

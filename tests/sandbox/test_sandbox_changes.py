@@ -7,7 +7,7 @@ import pytest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from sandbox import RemoteSandbox, Sandbox
+from sandbox import Sandbox
 
 
 @pytest.fixture
@@ -109,22 +109,3 @@ def test_files_listed_and_downloadable_only_with_the_bot_token(
     assert [r.status for r in recorded] == [403, 403, 200]
     sb.inject_fault("slack", "files.download", 503)
     assert httpx.get(url, headers={"Authorization": f"Bearer {sb.bot_token}"}).status_code == 503
-
-
-def test_remote_control_api_does_the_same(sb: Sandbox, slack: WebClient) -> None:
-    with RemoteSandbox(sb.url) as remote:
-        ann = remote.add_user("remote-ann")
-        ch = remote.add_channel("remote-changes", [ann])
-        ts = remote.post_message(ch, ann, "hello")
-        remote.edit_message(ch, ts, "hello, edited")
-        remote.add_reaction(ch, ts, ann, "pushpin")
-        remote.pin_message(ch, ts)
-        file_ts, file_id = remote.post_file(ch, ann, "a.csv", b"a,b\n", "text/csv")
-        gone = remote.post_message(ch, ann, "gone soon")
-        remote.delete_message(ch, gone)
-        with pytest.raises(KeyError):
-            remote.delete_message(ch, gone)
-    top = history(slack, ch)
-    assert top[ts]["text"] == "hello, edited" and top[ts]["pinned_to"] == [ch]
-    assert top[file_ts]["files"][0]["id"] == file_id  # type: ignore[index]
-    assert gone not in top

@@ -10,7 +10,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
-from sandbox import RemoteSandbox, Sandbox
+from sandbox import Sandbox
 from sandbox.throttle import Throttles
 
 
@@ -65,16 +65,15 @@ def test_retry_handler_completes_close_to_the_floor(sb: Sandbox) -> None:
     assert statuses.count(200) == 5 and statuses.count(429) == 2
 
 
-def test_remote_throttle_and_clear(sb: Sandbox) -> None:
-    with RemoteSandbox(sb.url) as remote:
-        remote.throttle("auth.test", limit=1, window_seconds=60)
-        url = remote.slack_api_url + "auth.test"
-        assert httpx.post(url).status_code == 200
-        refused = httpx.post(url)
-        assert refused.status_code == 429 and refused.json() == {"ok": False,
-                                                                 "error": "ratelimited"}
-        assert 59 <= int(refused.headers["retry-after"]) <= 60
-        remote.clear_faults()  # throttles too
-        assert httpx.post(url).status_code == 200
-        with pytest.raises(ValueError, match="limit"):
-            remote.throttle("auth.test", limit=0)
+def test_throttle_and_clear(sb: Sandbox) -> None:
+    sb.throttle("auth.test", limit=1, window_seconds=60)
+    url = sb.slack_api_url + "auth.test"
+    assert httpx.post(url).status_code == 200
+    refused = httpx.post(url)
+    assert refused.status_code == 429 and refused.json() == {"ok": False,
+                                                             "error": "ratelimited"}
+    assert 59 <= int(refused.headers["retry-after"]) <= 60
+    sb.clear_faults()  # throttles too
+    assert httpx.post(url).status_code == 200
+    with pytest.raises(ValueError, match="limit"):
+        sb.throttle("auth.test", limit=0)
