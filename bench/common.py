@@ -22,7 +22,13 @@ from pathlib import Path
 from typing import Any
 
 from sandbox.stack import irbot_settings
-from webhook.supervisor import free_port, prefect_env, stop_process, wait_healthy
+from webhook.local_prefect import (
+    api_url,
+    free_port,
+    prefect_env,
+    start_prefect_server,
+    stop_process,
+)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
@@ -73,12 +79,10 @@ def set_prefect_env(work: Workdir) -> str:
 
     Must run before anything imports prefect. Returns the API URL.
     """
-    api = f"http://127.0.0.1:{free_port()}/api"
-    os.environ.update(prefect_env({
+    api = api_url(free_port())
+    os.environ.update(prefect_env({}, **{
         "PREFECT_HOME": str(work.path / "prefect"),
         "PREFECT_API_URL": api,
-        "DO_NOT_TRACK": "1",
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "PREFECT_LOGGING_LEVEL": "WARNING",
         "PREFECT_RESULTS_PERSIST_BY_DEFAULT": "false",
         # The UI is not needed and its static build costs start-up time.
@@ -89,20 +93,19 @@ def set_prefect_env(work: Workdir) -> str:
 
 @contextmanager
 def prefect_server(work: Workdir) -> Iterator[subprocess.Popen[bytes]]:
-    """`prefect server start` on loopback, as tests/conftest.py runs it; yields the process."""
-    api = os.environ["PREFECT_API_URL"]
-    port = api.rsplit(":", 1)[1].split("/", 1)[0]
-    proc = spawn([sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
-                  "--port", port], dict(os.environ), work.log("prefect-server"))
+    """`prefect server start` on loopback, as `irbot serve` and the tests start it, on the port
+    set_prefect_env chose; yields the process."""
+    port = int(os.environ["PREFECT_API_URL"].rsplit(":", 1)[1].split("/", 1)[0])
+    server = start_prefect_server(Path(os.environ["PREFECT_HOME"]), os.environ, port,
+                                  log=work.log("prefect-server"), timeout=PREFECT_START_TIMEOUT)
     try:
-        wait_healthy(f"{api}/health", PREFECT_START_TIMEOUT, proc)
         # Only now: registering the block type imports prefect, which must see the URL above.
         from tasks.state import register_block_type
 
         register_block_type()
-        yield proc
+        yield server.proc
     finally:
-        stop(proc)
+        stop(server.proc)
 
 
 def irbot_env(sb: Any, api: str) -> dict[str, str]:

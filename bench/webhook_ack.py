@@ -44,7 +44,7 @@ from bench.loadgen import RawClient, Sample, build_post, open_loop
 from sandbox import Sandbox
 from sandbox.signing import sign, slash_command_body
 from sandbox.stack import SIGNING_SECRET  # what bench.common.irbot_env configures
-from webhook.supervisor import free_port, wait_healthy
+from webhook.local_prefect import free_port, wait_healthy
 
 GOAL_P99_MS = 50.0
 GOAL_RATIO = 1.2

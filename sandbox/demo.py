@@ -12,11 +12,8 @@ from __future__ import annotations
 import argparse
 import csv
 import io
-import os
 import re
-import shutil
 import signal
-import subprocess
 import sys
 import time
 from collections import Counter
@@ -24,17 +21,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
-from typing import IO, Any, TypeVar
+from typing import Any, TypeVar
 
 import httpx
 
-from sandbox import demo_transcript, stack
+from sandbox import demo_transcript
 from sandbox.driver import Driver, Reply, SlackDriver, SocketDriver, form_values, wait_for
 from sandbox.local import Sandbox
 from sandbox.recording import RecordedRequest
-from sandbox.stack import SIGNING_SECRET
+from sandbox.stack import SIGNING_SECRET, LocalStack, ServeProcess, tail
 from tasks.messages import ARCHIVE_CANCEL_ACTION
-from webhook.supervisor import free_port, port_is_free, prefect_env, wait_healthy
 
 T = TypeVar("T")
 
@@ -42,8 +38,6 @@ DEMO_DIR = Path(".irbot") / "demo"
 ARCHIVE_DELAY_SECONDS = 8
 # Generous: the machine may be busy with test suites. The happy path never waits this long.
 WAIT_SECONDS = 60.0
-STARTUP_SECONDS = 120.0
-STOP_GRACE_SECONDS = 30.0
 PREFECT_PORT = 4200
 TITLE = "Suspicious logins on VPN"
 BACKUP_OUTCOMES = ("Backup saved", "Nothing new", "Backup failed")
@@ -85,105 +79,6 @@ class Timeline:
 def shorten(text: str, width: int = 90) -> str:
     flat = " ".join(text.split())
     return flat if len(flat) <= width else flat[: width - 1] + "…"
-
-
-# --- processes ---------------------------------------------------------------------------
-
-
-@dataclass
-class Child:
-    """A subprocess in its own session (so Ctrl-C reaches only us, and we stop it in order)."""
-
-    name: str
-    proc: subprocess.Popen[bytes]
-    log_path: Path
-    log: IO[bytes]
-    ready: bool = False
-
-    def alive(self) -> bool:
-        return self.proc.poll() is None
-
-    def stop(self) -> None:
-        """Signal, wait a grace period, then kill its whole process group."""
-        if self.alive():
-            # Until `irbot serve` is up, only SIGINT makes it stop what it already started.
-            self.proc.send_signal(signal.SIGTERM if self.ready else signal.SIGINT)
-            try:
-                self.proc.wait(STOP_GRACE_SECONDS)
-            except subprocess.TimeoutExpired:
-                print(f"demo: {self.name} did not stop in time; killing it", file=sys.stderr)
-                # Its group is its own (new session) and still led by it: nobody else's.
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
-        self.log.close()
-
-    def tail(self, lines: int = 40) -> str:
-        try:
-            text = self.log_path.read_text(errors="replace")
-        except OSError:
-            return ""
-        return "\n".join(text.splitlines()[-lines:])
-
-
-@dataclass
-class Children:
-    """The processes the demo started, stopped newest first (serve's runner needs the server)."""
-
-    started: list[Child] = field(default_factory=list)
-
-    def start(self, name: str, args: list[str], env: dict[str, str], log_name: str,
-              health_url: str) -> Child:
-        log_path = DEMO_DIR / log_name
-        log = open(log_path, "wb")  # closed by Child.stop
-        proc = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True)
-        child = Child(name, proc, log_path, log)
-        self.started.append(child)  # before waiting: a failed start is cleaned up too
-        wait_healthy(health_url, STARTUP_SECONDS, proc)
-        child.ready = True
-        return child
-
-    def stop_all(self) -> None:
-        for child in reversed(self.started):
-            child.stop()
-
-
-def prefect_settings(home: Path) -> dict[str, str]:
-    """Environment for our Prefect processes: private home, no telemetry, fast run pick-up."""
-    env = prefect_env(os.environ)
-    # A developer's own Prefect settings must not leak in: this server and its data are ours.
-    for name in ("PREFECT_API_URL", "PREFECT_API_DATABASE_CONNECTION_URL", "PREFECT_PROFILE"):
-        env.pop(name, None)
-    env.update(PREFECT_HOME=str(home.resolve()), DO_NOT_TRACK="1",
-               PREFECT_SERVER_ANALYTICS_ENABLED="false")
-    return env
-
-
-def start_prefect(children: Children, home: Path) -> tuple[Child, str]:
-    """A Prefect server of our own (SQLite under `home`), bound to loopback."""
-    port = PREFECT_PORT if port_is_free(PREFECT_PORT) else free_port()
-    base = f"http://127.0.0.1:{port}"
-    child = children.start("prefect server", [
-        sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
-        "--port", str(port)], prefect_settings(home), "prefect-server.log", f"{base}/api/health")
-    return child, base
-
-
-def irbot_settings(sb: Sandbox, prefect_url: str, home: Path) -> dict[str, str]:
-    """irbot's settings, every one pointing at the sandbox (they override any `.env`)."""
-    return {**prefect_settings(home), **stack.irbot_settings(sb, ARCHIVE_DELAY_SECONDS),
-            "PREFECT_API_URL": f"{prefect_url}/api"}
-
-
-def start_serve(children: Children, env: dict[str, str], socket_mode: bool = False,
-                port: int | None = None, log_name: str = "irbot-serve.log") -> tuple[Child, str]:
-    """`irbot serve` exactly as an operator runs it (its /health is 200 once the socket is up)."""
-    port = port or free_port()
-    irbot = Path(sys.executable).with_name("irbot")
-    base = f"http://127.0.0.1:{port}"
-    args = [str(irbot), "serve", "--port", str(port)] + ["--socket-mode"] * socket_mode
-    child = children.start("irbot serve", args, env, log_name, f"{base}/health")
-    return child, base
 
 
 # --- reading Slack markup and the sandbox's records ----------------------------------------
@@ -231,14 +126,14 @@ class Story:
 
     sb: Sandbox
     driver: Driver
-    serve: Child
+    serve: ServeProcess
     prefect_url: str
     tl: Timeline
     people: dict[str, str] = field(default_factory=dict)
     security: str = ""
     inc: Incident = field(default_factory=Incident)
     csv_path: Path = DEMO_DIR / "transcript.csv"
-    restart_serve: Callable[[], Child] | None = None  # a deploy: stop serve, start it again
+    restart_serve: Callable[[], ServeProcess] | None = None  # a deploy: stop, start again
     _mark: int = 0
 
     # helpers ------------------------------------------------------------------------------
@@ -248,7 +143,7 @@ class Story:
         """Poll the sandbox; fail fast (with the reason) if `irbot serve` died meanwhile."""
         def guarded() -> T | None:
             if not self.serve.alive():
-                raise DemoFailed(f"irbot serve exited with {self.serve.proc.returncode} "
+                raise DemoFailed(f"irbot serve exited with {self.serve.returncode} "
                                  f"while waiting for {what}")
             return check()
         try:
@@ -669,7 +564,7 @@ def play(story: Story, socket_mode: bool = False) -> None:
     story.prefect_runs()
 
 
-def keep_running(serve: Child, prefect_url: str, webhook: str, sb: Sandbox) -> None:
+def keep_running(serve: ServeProcess, prefect_url: str, webhook: str, sb: Sandbox) -> None:
     """`--keep`: everything stays up for clicking through the runs, until Ctrl-C."""
     print(f"\nStill running: Prefect UI {prefect_url}  ·  irbot serve {webhook}  ·  sandbox "
           f"{sb.url} (Slack API {sb.slack_api_url})")
@@ -679,7 +574,7 @@ def keep_running(serve: Child, prefect_url: str, webhook: str, sb: Sandbox) -> N
     try:
         while serve.alive():
             time.sleep(0.5)
-        print(f"demo: irbot serve exited with {serve.proc.returncode}", file=sys.stderr)
+        print(f"demo: irbot serve exited with {serve.returncode}", file=sys.stderr)
     except (KeyboardInterrupt, Interrupted):
         pass
 
@@ -696,23 +591,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     signal.signal(signal.SIGTERM, _on_sigterm)
-    shutil.rmtree(DEMO_DIR, ignore_errors=True)  # fresh each run: no state from last time
-    home = DEMO_DIR / "prefect"
-    home.mkdir(parents=True)
     tl = Timeline()
     print("TIMELINE (seconds since start)", flush=True)
-    children = Children()
-    sb = Sandbox()
+    # Fresh each run (no state from last time); its Prefect server prefers the usual port.
+    stack = LocalStack(DEMO_DIR, ARCHIVE_DELAY_SECONDS, PREFECT_PORT, args.socket_mode)
+    sb = stack.sandbox
     code = 1
     try:
-        sb.start()
+        stack.start()
+        assert stack.serve is not None
+        serve, webhook, prefect_url = stack.serve, stack.webhook_url, stack.prefect_url
         tl.step("setup", f"sandbox: Slack, Jira and PagerDuty emulators on {sb.url}")
-        prefect, prefect_url = start_prefect(children, home)
-        tl.step("setup", f"Prefect server healthy: {prefect_url} (log {prefect.log_path})")
-        env = irbot_settings(sb, prefect_url, home)
-        if args.socket_mode:
-            env["SLACK_APP_TOKEN"] = sb.app_token
-        serve, webhook = start_serve(children, env, args.socket_mode)
+        tl.step("setup", f"Prefect server healthy: {prefect_url} (log {stack.prefect_log})")
         driver: Driver
         if args.socket_mode:
             tl.step("setup", f"irbot serve ready in Socket Mode: connected to the sandbox's Slack "
@@ -722,11 +612,10 @@ def main(argv: list[str] | None = None) -> int:
         else:
             tl.step("setup", f"irbot serve ready: {webhook}/slack/events (log {serve.log_path})")
             driver = SlackDriver(webhook, SIGNING_SECRET, sb)
-        port = int(webhook.rsplit(":", 1)[1])
 
-        def restart() -> Child:
-            return start_serve(children, env, args.socket_mode, port,
-                               "irbot-serve-restarted.log")[0]
+        def restart() -> ServeProcess:
+            serve.start()  # the same port and log, as a deploy would
+            return serve
 
         story = Story(sb, driver, serve, prefect_url, tl, restart_serve=restart)
         try:
@@ -735,7 +624,7 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             story.driver.close()
         print(f"\nTranscript CSV: {story.csv_path.resolve()}")
-        logs = [c.log_path.resolve() for c in children.started]
+        logs = [stack.prefect_log.resolve(), stack.serve_log.resolve()]
         print("Logs: " + "\n      ".join(str(p) for p in logs))
         print(f"Demo finished in {tl.elapsed():.1f} s.")
         if args.keep:
@@ -743,14 +632,13 @@ def main(argv: list[str] | None = None) -> int:
         else:
             prefect_cli = Path(sys.executable).with_name("prefect")
             print(f"Browse the runs: `irbot demo --keep`, or afterwards PREFECT_HOME="
-                  f"{home.resolve()} {prefect_cli} server start --port "
+                  f"{stack.prefect_home.resolve()} {prefect_cli} server start --port "
                   f"{prefect_url.rsplit(':', 1)[1]}")
         code = 0
     except (DemoFailed, RuntimeError, httpx.HTTPError) as exc:
         print(f"\ndemo FAILED after {tl.elapsed():.1f} s: {exc}", file=sys.stderr)
-        if children.started:
-            newest = children.started[-1]
-            print(f"--- last lines of {newest.log_path} ---\n{newest.tail()}", file=sys.stderr)
+        newest = stack.newest_log()
+        print(f"--- last lines of {newest} ---\n{tail(newest)}", file=sys.stderr)
     except (KeyboardInterrupt, Interrupted):
         print("\ndemo interrupted; shutting down", file=sys.stderr)
         code = 130
@@ -759,8 +647,7 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         stopping = time.monotonic()
-        children.stop_all()
-        sb.stop()
+        stack.stop()
         print(f"Stopped irbot serve, the Prefect server and the sandbox in "
               f"{time.monotonic() - stopping:.1f} s.", flush=True)
     return code

@@ -1,6 +1,7 @@
 """The whole local stack: sandbox, a Prefect server and `irbot serve`, started and stopped in order.
 
-Used by the demo and the benchmarks (the tests build the same pieces as pytest fixtures).
+The demo, the benchmarks and the tests build on these pieces; the Prefect server itself is
+started as `irbot serve` starts one (webhook/local_prefect.py).
 """
 
 from __future__ import annotations
@@ -10,15 +11,24 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import IO
 
 from sandbox.local import Sandbox
-from webhook.supervisor import free_port, port_is_free, prefect_env, stop_process, wait_healthy
+from webhook.local_prefect import (
+    PrefectServer,
+    free_port,
+    prefect_env,
+    start_prefect_server,
+    stop_process,
+    wait_healthy,
+)
 
 SIGNING_SECRET = "sandbox-signing-secret-0123456789"
 ROUTING_KEYS = {"engineering": "E" * 32, "database": "D" * 32}
+STARTUP_SECONDS = 120.0
+STOP_GRACE_SECONDS = 30.0
 
 
 def irbot_settings(sb: Sandbox, archive_delay: int,
@@ -41,22 +51,99 @@ def irbot_settings(sb: Sandbox, archive_delay: int,
     }
 
 
-class LocalStack:
-    """Sandbox + Prefect server + `irbot serve`, with logs under `workdir`."""
+def private_prefect_env(base: Mapping[str, str], home: Path) -> dict[str, str]:
+    """Prefect's environment for a server of our own: a developer's Prefect settings (another
+    API, database or profile) must not leak in, since this server and its data are ours."""
+    env = {k: v for k, v in base.items() if k not in (
+        "PREFECT_API_URL", "PREFECT_API_DATABASE_CONNECTION_URL", "PREFECT_PROFILE")}
+    return prefect_env(env, PREFECT_HOME=str(home.resolve()))
 
-    def __init__(self, workdir: Path, archive_delay: int = 8, prefect_port: int = 4200) -> None:
+
+def tail(log: Path, lines: int = 40) -> str:
+    """The last lines of a log, to show why something did not start."""
+    try:
+        text = log.read_text(errors="replace")
+    except OSError:
+        return ""
+    return "\n".join(text.splitlines()[-lines:])
+
+
+class ServeProcess:
+    """`irbot serve` as a subprocess, exactly as an operator runs it, and restartable like one
+    (a deploy, a crash): the same port, the same log file (appended)."""
+
+    def __init__(self, env: dict[str, str], log_path: Path, socket_mode: bool = False,
+                 port: int = 0, timeout: float = STARTUP_SECONDS) -> None:
+        self.env = env
+        self.timeout = timeout
+        self.port = port or free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.log_path = log_path
+        self.socket_mode = socket_mode
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, **overrides: str) -> None:
+        """Start it (settings in `overrides` replace env's); healthy (in Socket Mode:
+        connected) when this returns."""
+        irbot = Path(sys.executable).with_name("irbot")
+        args = [str(irbot), "serve", "--port", str(self.port)] + ["--socket-mode"] * (
+            self.socket_mode)
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(args, env={**self.env, **overrides}, stdout=log,
+                                         stderr=subprocess.STDOUT, start_new_session=True)
+        wait_healthy(f"{self.base}/health", self.timeout, self.proc)
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    @property
+    def returncode(self) -> int | None:
+        return self.proc.returncode if self.proc is not None else None
+
+    def stop(self, grace: float = STOP_GRACE_SECONDS) -> None:
+        if self.proc is not None:
+            stop_process(self.proc, grace)
+
+    def kill(self) -> None:
+        """SIGKILL `irbot serve` alone (not its process group), as the OOM killer would."""
+        assert self.proc is not None
+        self.proc.kill()
+        self.proc.wait()
+
+
+
+class LocalStack:
+    """Sandbox + Prefect server + `irbot serve`, with logs under `workdir` (emptied first)."""
+
+    def __init__(self, workdir: Path, archive_delay: int = 8, prefect_port: int = 4200,
+                 socket_mode: bool = False) -> None:
         self.workdir = workdir
         self.archive_delay = archive_delay
         self.sandbox = Sandbox()
+        self.socket_mode = socket_mode
         self._prefect_port = prefect_port
-        self._procs: list[subprocess.Popen[bytes]] = []
-        self._logs: list[IO[bytes]] = []
-        self.prefect_url = ""
-        self.webhook_url = ""
+        self.prefect: PrefectServer | None = None
+        self.serve: ServeProcess | None = None
+
+    @property
+    def prefect_home(self) -> Path:
+        return self.workdir / "prefect"
+
+    @property
+    def prefect_log(self) -> Path:
+        return self.workdir / "prefect-server.log"
 
     @property
     def serve_log(self) -> Path:
         return self.workdir / "irbot-serve.log"
+
+    @property
+    def prefect_url(self) -> str:
+        return self.prefect.ui_url if self.prefect else ""
+
+    @property
+    def webhook_url(self) -> str:
+        return self.serve.base if self.serve else ""
 
     def start(self) -> LocalStack:
         """Start everything; on failure, stop what was started."""
@@ -71,40 +158,26 @@ class LocalStack:
         shutil.rmtree(self.workdir, ignore_errors=True)
         self.workdir.mkdir(parents=True)
         self.sandbox.start()
-        env = prefect_env(os.environ)
-        env["PREFECT_HOME"] = str(self.workdir / "prefect")
-        env.pop("PREFECT_API_URL", None)
-        port = self._prefect_port if port_is_free(self._prefect_port) else free_port()
-        server = self._spawn("prefect-server.log", env, [
-            sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
-            "--port", str(port)])
-        self.prefect_url = f"http://127.0.0.1:{port}"
-        wait_healthy(f"{self.prefect_url}/api/health", 120, server)
-        env = {**env, **irbot_settings(self.sandbox, self.archive_delay),
-               "PREFECT_API_URL": f"{self.prefect_url}/api", "PREFECT_LOGGING_LEVEL": "INFO"}
-        web_port = free_port()
-        serve = self._spawn("irbot-serve.log", env, [
-            str(Path(sys.executable).with_name("irbot")), "serve", "--port", str(web_port)])
-        self.webhook_url = f"http://127.0.0.1:{web_port}"
-        wait_healthy(f"{self.webhook_url}/health", 120, serve)
+        env = private_prefect_env(os.environ, self.prefect_home)
+        self.prefect = start_prefect_server(self.prefect_home, env, self._prefect_port,
+                                            any_port=True, log=self.prefect_log)
+        env |= {**irbot_settings(self.sandbox, self.archive_delay),
+                "PREFECT_API_URL": self.prefect.api_url, "PREFECT_LOGGING_LEVEL": "INFO"}
+        if self.socket_mode:
+            env["SLACK_APP_TOKEN"] = self.sandbox.app_token
+        self.serve = ServeProcess(env, self.serve_log, self.socket_mode)
+        self.serve.start()
 
-    def _spawn(self, log_name: str, env: dict[str, str],
-               args: list[str]) -> subprocess.Popen[bytes]:
-        log = open(self.workdir / log_name, "wb")  # closed in stop()
-        self._logs.append(log)
-        proc = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True)
-        self._procs.append(proc)
-        return proc
+    def newest_log(self) -> Path:
+        """The log of the last thing started: where a failed start says why."""
+        return self.serve_log if self.serve is not None else self.prefect_log
 
     def stop(self) -> None:
         """Stop in reverse order: serve (runner before server), Prefect, then the sandbox."""
-        for proc in reversed(self._procs):
-            stop_process(proc, 30)
-        self._procs.clear()
-        for log in self._logs:
-            log.close()
-        self._logs.clear()
+        if self.serve is not None:
+            self.serve.stop()
+        if self.prefect is not None:
+            self.prefect.stop(STOP_GRACE_SECONDS)
         self.sandbox.stop()
 
     def __enter__(self) -> LocalStack:
@@ -113,4 +186,3 @@ class LocalStack:
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.stop()
-

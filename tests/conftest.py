@@ -7,26 +7,23 @@ import time, before any test module imports prefect.
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from webhook.supervisor import free_port, prefect_env, stop_process, wait_healthy
+from sandbox.stack import ServeProcess
+from webhook.local_prefect import api_url, free_port, prefect_env, start_prefect_server
 
 _HOME = Path(tempfile.mkdtemp(prefix="irbot-tests-"))
 _PREFECT_PORT = free_port()
-os.environ.update({
+os.environ.update(prefect_env({}, **{
     "PREFECT_HOME": str(_HOME / "prefect"),
-    "PREFECT_API_URL": f"http://127.0.0.1:{_PREFECT_PORT}/api",
-    "DO_NOT_TRACK": "1",
-    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "PREFECT_API_URL": api_url(_PREFECT_PORT),
     "PREFECT_LOGGING_LEVEL": "WARNING",
     "PREFECT_RESULTS_PERSIST_BY_DEFAULT": "false",
-})
+}))
 
 SIGNING_SECRET = "test-signing-secret-0123456789"
 ARCHIVE_DELAY_SECONDS = 20  # long enough that a loaded machine suspends the run before it
@@ -71,21 +68,15 @@ def _no_leaked_settings() -> Iterator[None]:
 @pytest.fixture(scope="session")
 def prefect_api() -> Iterator[str]:
     """A real Prefect API server (SQLite) on loopback for the whole session."""
-    env = prefect_env(os.environ)
-    log = open(_HOME / "prefect-server.log", "wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
-         "--port", str(_PREFECT_PORT)], env=env, stdout=log, stderr=subprocess.STDOUT,
-        start_new_session=True)
+    server = start_prefect_server(_HOME / "prefect", os.environ, _PREFECT_PORT,
+                                  log=_HOME / "prefect-server.log")
     try:
-        wait_healthy(f"{os.environ['PREFECT_API_URL']}/health", 120, proc)
         from tasks.state import register_block_type
 
         register_block_type()
-        yield os.environ["PREFECT_API_URL"]
+        yield server.api_url
     finally:
-        stop_process(proc, 20)
-        log.close()
+        server.stop(20)
 
 
 @pytest.fixture(scope="session")
@@ -114,41 +105,11 @@ def settings_env(irbot_env: dict[str, str], prefect_api: str,
     return irbot_env
 
 
-class ServeProcess:
-    """`irbot serve` as a subprocess, exactly as an operator runs it, and restartable like one
-    (a deploy, a crash): the same port, the same log file (appended)."""
-
-    def __init__(self, env: dict[str, str]) -> None:
-        self.env = env
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.log_path = _HOME / "irbot-serve.log"
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self, **overrides: str) -> None:
-        irbot = Path(sys.executable).with_name("irbot")
-        with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(
-                [str(irbot), "serve", "--port", str(self.port)], env={**self.env, **overrides},
-                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        wait_healthy(f"{self.base}/health", 90, self.proc)
-
-    def stop(self, grace: float = 30) -> None:
-        if self.proc is not None:
-            stop_process(self.proc, grace)
-
-    def kill(self) -> None:
-        """SIGKILL `irbot serve` alone (not its process group), as the OOM killer would."""
-        assert self.proc is not None
-        self.proc.kill()
-        self.proc.wait()
-
-
 @pytest.fixture(scope="session")
 def serve_process(irbot_env: dict[str, str], prefect_api: str) -> Iterator[ServeProcess]:
     """The session's one `irbot serve`."""
     serve = ServeProcess({**os.environ, **irbot_env, "IRBOT_RUN_LIMIT": "30",
-                          "PREFECT_LOGGING_LEVEL": "INFO"})
+                          "PREFECT_LOGGING_LEVEL": "INFO"}, _HOME / "irbot-serve.log", timeout=90)
     try:
         serve.start()
         yield serve

@@ -5,46 +5,24 @@ from __future__ import annotations
 import ctypes
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 
-import httpx
-
 from tasks.deployments import PAGE
 from tasks.settings import get_settings
+from webhook.local_prefect import (
+    STOP_GRACE_SECONDS,
+    prefect_env,
+    start_prefect_server,
+    stop_process,
+    wait_healthy,
+)
 
-_STOP_GRACE_SECONDS = 15
 LAST_DEPLOYMENT = PAGE  # flows.runner registers this one last
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    """A port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_healthy(url: str, timeout: float, proc: subprocess.Popen[bytes] | None = None,
-                 accept: tuple[int, ...] = (200,)) -> httpx.Response:
-    """Poll `url` until it answers with a status in `accept`; fail early if the process died."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"{proc.args!r} exited with {proc.returncode} while starting")
-        try:
-            response = httpx.get(url, timeout=2)
-            if response.status_code in accept:
-                return response
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"{url} was not healthy after {timeout:.0f} s")
 
 
 def webhook_command(host: str, port: int, socket_mode: bool) -> list[str]:
@@ -59,16 +37,6 @@ def webhook_command(host: str, port: int, socket_mode: bool) -> list[str]:
 _SOCKET_CONNECT_WAIT_SECONDS = 15
 
 
-def prefect_env(base: Mapping[str, str]) -> dict[str, str]:
-    """Environment for Prefect processes: offline-friendly, fast run pick-up."""
-    env = dict(base)
-    env.setdefault("DO_NOT_TRACK", "1")
-    env.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    env.setdefault("PREFECT_RUNNER_POLL_FREQUENCY", "1")
-    env.setdefault("PREFECT_UI_ENABLED", "true")
-    return env
-
-
 @dataclass
 class Supervisor:
     """Starts children in order and stops them in reverse (runner before server)."""
@@ -77,27 +45,23 @@ class Supervisor:
     children: list[tuple[str, subprocess.Popen[bytes]]] = field(default_factory=list)
     stopping: bool = False
 
-    def start(self, name: str, args: list[str]) -> subprocess.Popen[bytes]:
+    def start(self, name: str, args: list[str],
+              env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
         # A session of its own (a Ctrl-C reaches us, and we stop children in order), and
         # killed with us: if `irbot serve` is SIGKILLed, no child may live on holding a port.
-        proc = subprocess.Popen(args, env=self.env, start_new_session=True,
-                                preexec_fn=die_with_parent)
+        proc = subprocess.Popen(args, env=self.env if env is None else env,
+                                start_new_session=True, preexec_fn=die_with_parent)
         self.children.append((name, proc))
         return proc
 
     def start_prefect_server(self, home: Path, port: int) -> str:
         """A local SQLite-backed Prefect server bound to loopback (another port if taken)."""
-        if not port_is_free(port):
-            port = free_port()
-        home.mkdir(parents=True, exist_ok=True)
         self.env.setdefault("PREFECT_HOME", str(home))
-        proc = self.start("prefect-server", [
-            sys.executable, "-m", "prefect", "server", "start",
-            "--host", "127.0.0.1", "--port", str(port)])
-        api = f"http://127.0.0.1:{port}/api"
-        wait_healthy(f"{api}/health", 90, proc)
-        self.env["PREFECT_API_URL"] = api
-        return api
+        server = start_prefect_server(
+            home, self.env, port, any_port=True, timeout=90,
+            spawn=lambda args, env: self.start("prefect-server", args, env))
+        self.env["PREFECT_API_URL"] = server.api_url
+        return server.api_url
 
     def stop(self) -> None:
         """Stop children newest first; each gets a grace period, then is killed."""
@@ -143,7 +107,7 @@ def group_members(pgid: int) -> list[int]:
     return members
 
 
-def crash_flow_runs(runner: subprocess.Popen[bytes], grace: float = _STOP_GRACE_SECONDS) -> None:
+def crash_flow_runs(runner: subprocess.Popen[bytes], grace: float = STOP_GRACE_SECONDS) -> None:
     """Stop the runner's flow-run processes before the runner itself.
 
     On SIGTERM Prefect's runner marks every run in flight Cancelled ("Runner is shutting
@@ -181,39 +145,6 @@ def die_with_parent() -> None:
         return
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-
-
-def port_is_free(port: int) -> bool:
-    with socket.socket() as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        return True
-
-
-def _signal_group(proc: subprocess.Popen[bytes], sig: int) -> None:
-    try:
-        os.killpg(proc.pid, sig)
-    except ProcessLookupError:
-        pass
-
-
-def stop_process(proc: subprocess.Popen[bytes], grace: float = _STOP_GRACE_SECONDS) -> bool:
-    """SIGTERM a child started in its own session, SIGKILL it after `grace` seconds.
-
-    Returns False when it had to be killed.
-    """
-    if proc.poll() is not None:
-        return True
-    _signal_group(proc, signal.SIGTERM)
-    try:
-        proc.wait(grace)
-        return True
-    except subprocess.TimeoutExpired:
-        _signal_group(proc, signal.SIGKILL)
-        proc.wait()
-        return False
 
 
 class _StopRequested(BaseException):

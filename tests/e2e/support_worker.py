@@ -16,13 +16,15 @@ from typing import IO
 
 import yaml
 
-from webhook.supervisor import (
+from webhook.local_prefect import (
+    api_url,
     free_port,
     prefect_env,
+    start_prefect_server,
     stop_process,
     wait_healthy,
-    webhook_command,
 )
+from webhook.supervisor import webhook_command
 
 REPO = Path(__file__).resolve().parents[2]
 _BIN = Path(sys.executable).parent
@@ -45,9 +47,8 @@ class WorkerStack:
         self.workdir = workdir
         self.pool = work_pool_of_prefect_yaml()
         self.pool_limit = pool_limit
-        port = free_port()
-        self.api_url = f"http://127.0.0.1:{port}/api"
-        self._port = port
+        self._port = free_port()
+        self.api_url = api_url(self._port)
         self.env = prefect_env({
             **os.environ, **irbot_env,
             "PREFECT_HOME": str(workdir / "prefect"), "PREFECT_API_URL": self.api_url,
@@ -68,10 +69,8 @@ class WorkerStack:
             raise
 
     def _start(self) -> None:
-        server = self._spawn("prefect-server", [
-            str(_BIN / "prefect"), "server", "start", "--host", "127.0.0.1",
-            "--port", str(self._port)])
-        wait_healthy(f"{self.api_url}/health", 120, server)
+        start_prefect_server(self.workdir / "prefect", self.env, self._port,
+                             spawn=lambda args, env: self._spawn("prefect-server", args, **env))
         self.cli("prefect", "work-pool", "create", self.pool, "--type", "process")
         self.cli("prefect", "work-pool", "set-concurrency-limit", self.pool,
                  str(self.pool_limit))

@@ -22,7 +22,7 @@ from tasks.slack_scopes import BOT_SCOPES
 from tests.conftest import IRBOT_VARS
 from webhook.check.model import Status
 from webhook.check.run import check_command, startup_checks
-from webhook.supervisor import free_port
+from webhook.local_prefect import free_port
 
 IRBOT = str(Path(sys.executable).with_name("irbot"))
 

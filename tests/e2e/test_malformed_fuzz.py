@@ -7,8 +7,6 @@ from __future__ import annotations
 import os
 import random
 import re
-import subprocess
-import sys
 import tempfile
 import time
 from collections import Counter
@@ -21,9 +19,9 @@ import pytest
 
 from sandbox import Sandbox
 from sandbox.malformed import Origin, malformed_requests
-from sandbox.stack import irbot_settings
+from sandbox.stack import ServeProcess, irbot_settings
 from tests.conftest import SIGNING_SECRET
-from webhook.supervisor import free_port, stop_process, wait_healthy
+from webhook.local_prefect import free_port
 
 SEED = 1414
 REQUESTS = 300
@@ -43,25 +41,21 @@ class OwnServe:
 def own_serve() -> Iterator[OwnServe]:
     """`irbot serve` with no PREFECT_API_URL, so it starts (and stops) its own Prefect server."""
     home = Path(tempfile.mkdtemp(prefix="irbot-fuzz-"))
-    log_path = home / "irbot-serve.log"
-    with Sandbox() as sb, open(log_path, "wb") as log:
+    with Sandbox() as sb:
         env = {**os.environ, **irbot_settings(sb, 3600, SIGNING_SECRET),
                "PREFECT_HOME": str(home / "prefect"), "IRBOT_PREFECT_PORT": str(free_port()),
                "PREFECT_UI_ENABLED": "false", "PREFECT_LOGGING_LEVEL": "INFO"}
         env.pop("PREFECT_API_URL", None)
-        port = free_port()
-        irbot = Path(sys.executable).with_name("irbot")
-        proc = subprocess.Popen([str(irbot), "serve", "--port", str(port)], env=env, stdout=log,
-                                stderr=subprocess.STDOUT, start_new_session=True)
-        base = f"http://127.0.0.1:{port}"
+        serve = ServeProcess(env, home / "irbot-serve.log", timeout=150)
         try:
-            wait_healthy(f"{base}/health", 150, proc)
-            started = re.search(r"started a local Prefect server: (\S+)", log_path.read_text())
+            serve.start()
+            started = re.search(r"started a local Prefect server: (\S+)",
+                                serve.log_path.read_text())
             assert started, "irbot serve did not start its own Prefect server"
-            yield OwnServe(base, f"{started.group(1)}/api", sb, log_path)
+            yield OwnServe(serve.base, f"{started.group(1)}/api", sb, serve.log_path)
         finally:
-            stop_process(proc, 30)
-            print(f"\nfuzz irbot serve log: {log_path}")
+            serve.stop()
+            print(f"\nfuzz irbot serve log: {serve.log_path}")
 
 
 def flow_run_count(api: str) -> int:

@@ -21,7 +21,8 @@ from tasks.messages import ARCHIVE_CANCEL_ACTION
 from tests.conftest import _HOME
 from tests.e2e.conftest import open_incident
 from tests.e2e.support_runs import has_buttons, wait_text
-from webhook.supervisor import free_port, stop_process, wait_healthy, webhook_command
+from webhook.local_prefect import free_port, stop_process, wait_healthy
+from webhook.supervisor import webhook_command
 
 Start = Callable[..., str]
 
