@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from sandbox.stack import ServeProcess
+from tasks.settings import Settings, get_settings
 from webhook.local_prefect import api_url, free_port, prefect_env, start_prefect_server
 
 _HOME = Path(tempfile.mkdtemp(prefix="irbot-tests-"))
@@ -27,10 +28,7 @@ os.environ.update(prefect_env({}, **{
 
 SIGNING_SECRET = "test-signing-secret-0123456789"
 ARCHIVE_DELAY_SECONDS = 20  # long enough that a loaded machine suspends the run before it
-IRBOT_VARS = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_API_URL", "JIRA_URL", "JIRA_USER",
-              "JIRA_API_TOKEN", "JIRA_PROJECT", "JIRA_ISSUE_TYPE", "PAGERDUTY_EVENTS_URL",
-              "PAGERDUTY_ROUTING_KEYS", "IRBOT_ARCHIVE_DELAY_SECONDS", "SLACK_APP_TOKEN",
-              "FALCON_CLIENT_ID", "FALCON_CLIENT_SECRET", "FALCON_BASE_URL")
+IRBOT_VARS = tuple(Settings.model_fields)  # every variable irbot reads
 
 
 # `make test` runs the modules on several pytest-xdist workers, a whole module per worker
@@ -56,10 +54,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _no_leaked_settings() -> Iterator[None]:
-    """A developer's shell must never leak into a test: Settings are rebuilt per test."""
-    from tasks.settings import get_settings
-
+def _no_leaked_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """A developer's shell or `.env` must never leak into a test: irbot's variables are
+    cleared, `.env` is not read, and Settings are rebuilt per test (fixtures set what a test
+    needs)."""
+    for name in IRBOT_VARS:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setitem(Settings.model_config, "env_file", None)
     get_settings.cache_clear()
     yield
     get_settings.cache_clear()

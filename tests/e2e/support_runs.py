@@ -5,14 +5,12 @@ Not a test module: imported by the e2e tests.
 
 from __future__ import annotations
 
-import io
 import re
 import time
 import uuid
 from typing import Any
 from uuid import UUID
 
-import pandas as pd
 import psutil
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import FlowFilter, FlowFilterName
@@ -157,12 +155,6 @@ def run_id_of(announcement: dict[str, Any]) -> str:
     run_id = values.pop()
     UUID(run_id)
     return run_id
-
-
-def csv_of(sandbox: Any, key: str) -> pd.DataFrame:
-    files = [a for a in sandbox.jira_issue(key)["attachments"] if a["filename"].endswith(".csv")]
-    assert len(files) == 1, [a["filename"] for a in files]
-    return pd.read_csv(io.BytesIO(files[0]["content"]), dtype=str, keep_default_na=False)
 
 
 def runner_process(serve: ServeProcess) -> psutil.Process:

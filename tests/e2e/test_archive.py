@@ -6,7 +6,7 @@ from typing import Any
 
 from sandbox.driver import SlackDriver, wait_for
 from tasks.messages import ARCHIVE_CANCEL_ACTION, ARCHIVE_NOW_ACTION
-from tests.e2e.test_backup import transcript
+from tests.support import read_transcript
 
 
 def announcement(sandbox: Any, channel: str) -> dict[str, Any]:
@@ -56,7 +56,7 @@ def test_archive_now_takes_final_backup_then_archives(driver: SlackDriver, sandb
     late = sandbox.post_message(ch, people["bob"], "posted during the wait")
     driver.click(ch, msg, ARCHIVE_NOW_ACTION, people["bob"])
     wait_for(lambda: sandbox.channel(ch)["is_archived"], timeout=60, what="archive")
-    assert late in set(transcript(sandbox, incident["key"])["ts"])
+    assert late in set(read_transcript(sandbox, incident["key"])["ts"])
     wait_for(lambda: any("archived" in c for c in sandbox.jira_issue(incident["key"])["comments"]),
              timeout=20, what="the archive comment on Jira")
     reply = driver.command("backup", people["alice"], ch, incident["name"])

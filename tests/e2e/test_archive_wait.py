@@ -29,7 +29,6 @@ from tests.conftest import ARCHIVE_DELAY_SECONDS
 from tests.e2e.support_runs import (
     buttons,
     command_answer,
-    csv_of,
     flow_runs,
     has_buttons,
     message_at,
@@ -45,6 +44,7 @@ from tests.e2e.support_runs import (
     wait_state,
     wait_text,
 )
+from tests.support import read_transcript
 
 # The slow waits (deadline, Prefect cancellation) start before the first test: see kicked_off.
 pytestmark = pytest.mark.usefixtures("kicked_off")
@@ -317,7 +317,7 @@ def test_final_backup_failure_keeps_channel_then_archive_works(
                          body={"ok": False, "error": "already_archived"})
     driver.click(ch, second, ARCHIVE_NOW_ACTION, alice)
     assert wait_final(second_id, timeout=90) == "COMPLETED"
-    assert "evidence before the archive" in set(csv_of(sandbox, key)["text"])
+    assert "evidence before the archive" in set(read_transcript(sandbox, key)["text"])
     assert any("archived the incident" in c for c in sandbox.jira_issue(key)["comments"])
     with pytest.raises(NotAnIncident):
         load_incident(ch)
@@ -341,7 +341,7 @@ def test_deadline_archives_exec_channel_and_closes_the_incident(
     archived_at = [r.at for r in sandbox.requests("slack", "conversations.archive")
                    if r.params.get("channel") in (ch, exec_ch)]
     assert len(archived_at) == 2 and min(archived_at) >= deadline, "archived before the deadline"
-    assert started["during"] in set(csv_of(sandbox, key)["ts"])
+    assert started["during"] in set(read_transcript(sandbox, key)["ts"])
     comment = next(c for c in sandbox.jira_issue(key)["comments"]
                    if "archived the incident" in c)
     assert inc["name"] in comment and inc["exec_name"] in comment and alice in comment

@@ -28,7 +28,6 @@ from tasks.messages import ARCHIVE_CANCEL_ACTION
 from tasks.state import load_incident
 from tests.conftest import ServeProcess
 from tests.e2e.support_runs import (
-    csv_of,
     flow_runs,
     message_at,
     open_incidents,
@@ -41,6 +40,7 @@ from tests.e2e.support_runs import (
     wait_announcement,
     wait_state,
 )
+from tests.support import read_transcript
 
 # Heal (a few s) + the dead holder's lock lease (60-75 s) + the re-run, on a loaded machine.
 HEAL_TIMEOUT = 240
@@ -177,7 +177,7 @@ def assert_backup_healed(sandbox: Any, inc: dict[str, Any], case: dict[str, Any]
     run = newest_run(BACKUP, case["since"], channel_id=inc["channel_id"])
     wait_state(str(run.id), SETTLED, timeout=HEAL_TIMEOUT)
     crashed_then_completed(read_run(str(run.id)))
-    ts = csv_of(sandbox, inc["key"])["ts"].tolist()  # exactly one CSV on the case
+    ts = read_transcript(sandbox, inc["key"])["ts"].tolist()  # exactly one CSV on the case
     expected = conversation(sandbox, inc["channel_id"])  # 7 messages, and the joins
     assert sorted(ts) == sorted(expected) and len(ts) == len(set(ts))
     comments = [c for c in sandbox.jira_issue(inc["key"])["comments"] if "SHA-256" in c]

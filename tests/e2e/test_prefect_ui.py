@@ -35,7 +35,7 @@ from tests.e2e.support_runs import (
     wait_state,
     wait_text,
 )
-from tests.flows.support import read_transcript
+from tests.support import read_transcript
 
 CHROMIUM = "/usr/bin/chromium"
 if not os.access(CHROMIUM, os.X_OK):

@@ -20,7 +20,6 @@ from tasks.messages import ARCHIVE_CANCEL_ACTION, ARCHIVE_NOW_ACTION
 from tests.conftest import ServeProcess
 from tests.e2e.conftest import open_incident
 from tests.e2e.support_runs import (
-    csv_of,
     message_at,
     open_incidents,
     run_id_of,
@@ -31,6 +30,7 @@ from tests.e2e.support_runs import (
     wait_final,
     wait_state,
 )
+from tests.support import read_transcript
 
 # Long enough that no deadline passes during the restart, short enough to wait for one.
 DELAY_SECONDS = "75"
@@ -127,7 +127,7 @@ def test_pending_archives_hold_nothing_and_survive_a_kill(
     wait_for(lambda: sandbox.channel(inc["channel_id"])["is_archived"],
              timeout=int(DELAY_SECONDS) + 60, what="the archive at the deadline")
     assert wait_final(runs["deadline"]) == "COMPLETED"
-    assert during in set(csv_of(sandbox, inc["key"])["ts"])
+    assert during in set(read_transcript(sandbox, inc["key"])["ts"])
 
     # Each channel got one announcement: no re-run posted a second one.
     for label, inc in incs.items():

@@ -28,7 +28,6 @@ from tasks.messages import ARCHIVE_CANCEL_ACTION, ARCHIVE_NOW_ACTION
 from tasks.runs import past_state_types
 from tests.conftest import SIGNING_SECRET
 from tests.e2e.support_runs import (
-    csv_of,
     flow_runs,
     message_at,
     open_incidents,
@@ -42,6 +41,7 @@ from tests.e2e.support_runs import (
     wait_text,
 )
 from tests.e2e.support_worker import WorkerStack
+from tests.support import read_transcript
 
 # Long enough that no deadline passes before the clicks after the restart, even on a loaded
 # machine (a flow-run process can take 30 s to start); short enough to wait for one.
@@ -189,7 +189,7 @@ def test_pending_archives_survive_a_worker_restart(
     wait_for(lambda: sandbox.channel(inc["channel_id"])["is_archived"],
              timeout=DELAY_SECONDS + 90, what="the archive at the deadline")
     assert wait_final(runs["deadline"], timeout=60) == "COMPLETED"
-    assert during in set(csv_of(sandbox, inc["key"])["ts"])
+    assert during in set(read_transcript(sandbox, inc["key"])["ts"])
     posted = announcements(sandbox, inc["channel_id"], {announced["deadline"]["ts"]})
     assert posted == [announced["deadline"]["ts"]], posted
     # Only the page's process vanished: no waiting archive was taken for a zombie.

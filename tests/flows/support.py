@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import io
 import uuid
 from typing import Any
-
-import pandas as pd
 
 from tasks.messages import is_irbot_notice
 
@@ -18,18 +15,6 @@ def unique(prefix: str) -> str:
 def clear_faults(sandbox: Any) -> None:
     """Drop pending injected faults."""
     sandbox.clear_faults()
-
-
-def transcripts(sandbox: Any, key: str) -> list[dict[str, Any]]:
-    """Every CSV attachment on the case (with content)."""
-    return [a for a in sandbox.jira_issue(key)["attachments"] if a["filename"].endswith(".csv")]
-
-
-def read_transcript(sandbox: Any, key: str) -> pd.DataFrame:
-    """The one transcript on the case, every cell a string."""
-    files = transcripts(sandbox, key)
-    assert len(files) == 1, [(a["id"], a["filename"]) for a in files]
-    return pd.read_csv(io.BytesIO(files[0]["content"]), dtype=str, keep_default_na=False)
 
 
 def expected_rows(sandbox: Any, channel_id: str) -> list[str]:

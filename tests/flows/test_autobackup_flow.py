@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from tests.flows.support import expected_rows, read_transcript, slack_calls
+from tests.flows.support import expected_rows, slack_calls
+from tests.support import read_transcript
 
 Seed = Callable[..., dict[str, str]]
 

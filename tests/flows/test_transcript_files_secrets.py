@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.flows.support import read_transcript
+from tests.support import read_transcript
 
 Seed = Callable[..., dict[str, str]]
 AWS_KEY = "AKIAIOSFODNN7EXAMPLE"

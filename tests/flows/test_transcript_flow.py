@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from tests.flows.support import expected_rows, read_transcript, slack_calls
+from tests.flows.support import expected_rows, slack_calls
+from tests.support import read_transcript
 
 Seed = Callable[..., dict[str, str]]
 LEGACY = Path(__file__).parents[1] / "unit" / "fixtures" / "transcript_v1.csv"
