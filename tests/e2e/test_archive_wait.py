@@ -12,7 +12,6 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from uuid import UUID
 
-import httpx
 import pytest
 from prefect.client.orchestration import get_client
 from prefect.deployments import run_deployment
@@ -272,19 +271,6 @@ def test_archive_started_by_an_operator_names_no_bogus_user(driver: SlackDriver,
     assert not sandbox.channel(ch)["is_archived"]
 
 
-def _drain_jira_faults(sandbox: Any, path: str) -> None:
-    """Use up a persistent injected fault (the sandbox has no "clear"): unauthenticated POSTs
-    get the fault while it lasts, then a 401 that stores nothing."""
-    with httpx.Client(timeout=10) as http:
-        for _ in range(200):
-            resp = http.post(f"{sandbox.jira_url}{path}",
-                             headers={"X-Atlassian-Token": "no-check"},
-                             files={"file": ("x.csv", b"x")})
-            if resp.status_code == 401:
-                return
-    raise AssertionError("the injected Jira fault never ran out")
-
-
 def test_final_backup_failure_keeps_channel_then_archive_works(
         driver: SlackDriver, sandbox: Any, people: dict[str, str],
         incidents: dict[str, Any], kicked_off: dict[str, Any]) -> None:
@@ -299,7 +285,7 @@ def test_final_backup_failure_keeps_channel_then_archive_works(
         driver.click(ch, msg, ARCHIVE_NOW_ACTION, alice)
         assert wait_final(run_id, timeout=90) == "FAILED"
     finally:
-        _drain_jira_faults(sandbox, upload)
+        sandbox.clear_faults()
     said = message_at(sandbox, ch, msg["ts"])["text"]
     assert "final backup failed" in said and "not* archived" in said
     assert not has_buttons(message_at(sandbox, ch, msg["ts"]))
