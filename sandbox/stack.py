@@ -16,6 +16,7 @@ from pathlib import Path
 from types import TracebackType
 
 from sandbox.local import Sandbox
+from tasks.slack_scopes import BOT_SCOPES
 from webhook.local_prefect import (
     PrefectServer,
     free_port,
@@ -119,7 +120,8 @@ class LocalStack:
                  socket_mode: bool = False) -> None:
         self.workdir = workdir
         self.archive_delay = archive_delay
-        self.sandbox = Sandbox()
+        # irbot's scopes passed in: an installed wheel has no manifest for the sandbox to read.
+        self.sandbox = Sandbox(bot_scopes=BOT_SCOPES)
         self.socket_mode = socket_mode
         self._prefect_port = prefect_port
         self.prefect: PrefectServer | None = None
