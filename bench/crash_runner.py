@@ -62,6 +62,8 @@ def wait_crash(sb: Sandbox, pid: int, timeout: float = CRASH_TIMEOUT) -> CrashRe
         if record is not None:
             return record
         if ended(pid):
+            # The sandbox records a kill just after it sends the signal: give it a moment.
+            time.sleep(1)
             return next((c for c in sb.crashes() if c.pid == pid), None)
         time.sleep(0.03)
     raise TimeoutError(f"no crash in process {pid} after {timeout:.0f} s")
