@@ -8,7 +8,7 @@ its own, and cases overlap: a kill while the incident lock is held costs the loc
 Also measured: a backup killed mid-way, then `/irbot backup` typed at once, to a complete
 transcript (the issue's goal: 90 s).
 
-    python -m bench.crash_matrix [--flows backup create archive] [--max-k N] [--retries 3]
+    python -m bench.crash_matrix [--flows backup create archive] [--ks K ...] [--retries 3]
 
 Results go to bench/results/crash_matrix.json.
 """
@@ -286,10 +286,10 @@ def responder_retry(bench: Bench, sample: Retry) -> None:
 
 # --- the plan, the run, the report -------------------------------------------------------
 
-def plan_cases(counts: dict[str, int], flows: list[str], max_k: int | None) -> list[Case]:
+def plan_cases(counts: dict[str, int], flows: list[str], ks: list[int] | None) -> list[Case]:
     """Every (flow, k, when), interleaved so that lease waits of different flows overlap."""
-    per_flow = [[Case(flow, k, when) for k in range(1, min(counts[flow], max_k or 10**6) + 1)
-                 for when in WHENS] for flow in flows]
+    per_flow = [[Case(flow, k, when) for k in range(1, counts[flow] + 1)
+                 if ks is None or k in ks for when in WHENS] for flow in flows]
     return [c for group in zip_longest(*per_flow) for c in group if c is not None]
 
 
@@ -333,7 +333,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         bench = Bench(stack)
         counts = bench.calibrate()
         print(f"calls per flow: {counts}", flush=True)
-        plan = plan_cases(counts, args.flows, args.max_k)
+        plan = plan_cases(counts, args.flows, args.ks)
         retries = [Retry(Case("backup", k, "after"))
                    for k in spread(counts["backup"], args.retries)]
         calibration_s = time.monotonic() - started
@@ -384,12 +384,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--flows", nargs="+", default=["backup", "create", "archive"],
                         choices=["backup", "create", "archive"])
-    parser.add_argument("--max-k", type=int, default=None, help="only the first N calls")
+    parser.add_argument("--ks", type=int, nargs="+", default=None,
+                        help="only these k (default: every call of each flow)")
     parser.add_argument("--retries", type=int, default=3,
                         help="samples of a crashed backup followed by /irbot backup")
     args = parser.parse_args()
     result = run(args)
-    path = write_results("crash_matrix", result)
+    # A partial matrix (a re-check of some cells) never replaces the full one.
+    whole = args.ks is None and len(args.flows) == 3
+    path = write_results("crash_matrix" if whole else "crash_matrix_partial", result)
     print(f"\nresults: {path}; load average at the end "
           f"{result['machine']['loadavg_at_end']}")
 
