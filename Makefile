@@ -49,6 +49,7 @@ bench: $(STAMP)
 	$(PY) -m bench.redaction_speed
 	$(PY) -m bench.create_latency
 	$(PY) -m bench.malformed_fuzz
+	$(PY) -m bench.crash_matrix
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache *.egg-info

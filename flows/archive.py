@@ -203,7 +203,14 @@ def _reopen(slack: WebClient, channel_id: str, exc: Exception) -> None:
 def _update_announcement(slack: WebClient, state: IncidentState, text: str) -> None:
     if state.archive_message_ts:
         body, blocks = messages.archive_outcome(text)
-        slack_tasks.update_message(slack, state.channel_id, state.archive_message_ts, body, blocks)
+        try:
+            slack_tasks.update_message(slack, state.channel_id, state.archive_message_ts, body,
+                                       blocks)
+        except SlackApiError as exc:
+            # A re-run after a crash that followed the archiving: the announcement was updated
+            # before the channel was archived, and an archived channel's messages cannot change.
+            if slack_tasks.error_code(exc) != "is_archived":
+                raise
 
 
 def _settle(slack: WebClient, channel_id: str, run_id: str, text: str) -> None:

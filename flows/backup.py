@@ -155,10 +155,12 @@ def _backup_locked(slack: WebClient, settings: Settings, channel_id: str,
     if changed:
         # Recorded before the cursor moves: if Jira refuses the comment, the run fails with
         # the cursor in place and the next backup records these rows again.
+        # A re-run after a crash that followed the comment counts differently (the stored
+        # file already holds the new rows), so its comment is found by the file's digest.
         jira_tasks.add_comment(jira, state.case_key, messages.backup_comment(
             unrecorded, len(merged), filename, digest, who, messages.backup_details(
                 changes.new_replies, changes.edited, changes.deleted, files.attached,
-                masked if mask else None)))
+                masked if mask else None)), marker=f"SHA-256: {digest}")
     if final:
         _final_checks(slack, jira, state, channel_id, merged, me, mask,
                       activity.cursor_after(history, replies, state.backup_cursor))

@@ -6,7 +6,7 @@ from types import TracebackType
 from typing import Any
 
 from sandbox.app import build_app
-from sandbox.crash import CrashRecord, CrashService, When
+from sandbox.crash import CrashFault, CrashRecord, CrashService, When
 from sandbox.faults import Service
 from sandbox.jira_store import PERMISSIONS
 from sandbox.manifest import manifest_bot_scopes
@@ -169,6 +169,11 @@ class Sandbox:
     def crashes(self) -> list[CrashRecord]:
         """Every crash fault that went off (killed, or refused with a reason), oldest first."""
         return self._state.crashes()
+
+    def pending_crashes(self) -> list[CrashFault]:
+        """Crash faults not yet gone off, with how many matching calls each has counted (`seen`):
+        a fault that cannot come due counts a process's calls, e.g. the steps of a flow run."""
+        return self._state.pending_crashes()
 
     def throttle(self, method: str, limit: int, window_seconds: float = 60.0) -> None:
         """Rate-limit a Slack method like Slack's tiers: `limit` calls per fixed window, each

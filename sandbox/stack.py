@@ -136,6 +136,11 @@ class LocalStack:
         return self.workdir / "prefect-server.log"
 
     @property
+    def serve_pid(self) -> int | None:
+        """`irbot serve`'s process (its runner's flow runs are its grandchildren)."""
+        return self._procs[-1].pid if len(self._procs) == 2 else None
+
+    @property
     def serve_log(self) -> Path:
         return self.workdir / "irbot-serve.log"
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import copy
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sandbox import peers, slack_changes
@@ -81,6 +81,10 @@ class SandboxState:
     def crashes(self) -> list[CrashRecord]:
         with self.lock:
             return list(self.crash_faults.fired)
+
+    def pending_crashes(self) -> list[CrashFault]:
+        with self.lock:
+            return [replace(f) for f in self.crash_faults.pending()]
 
     def inject_fault(
         self, service: Service, target: str, status: int, times: int = 1,

@@ -93,10 +93,12 @@ def check_case(jira: JIRA, key: str) -> str:
 
 
 @task(name="jira-comment", **TASK_OPTIONS)
-def add_comment(jira: JIRA, key: str, body: str) -> None:
-    """Record something on the case, once (a repeated attempt first looks for its comment)."""
+def add_comment(jira: JIRA, key: str, body: str, marker: str = "") -> None:
+    """Record something on the case, once (a repeated attempt first looks for its comment:
+    the same body, or one holding `marker` when the body may come out different)."""
     if is_repeat_attempt() and any(
-            str(c.body).strip() == body.strip() for c in jira.comments(key)):
+            str(c.body).strip() == body.strip() or (marker and marker in str(c.body))
+            for c in jira.comments(key)):
         return
     jira.add_comment(key, body)
 

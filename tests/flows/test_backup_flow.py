@@ -169,6 +169,30 @@ def test_repeated_backup_says_nothing_new_and_leaves_jira_alone(
     assert load_incident(ch).backup_cursor == state.backup_cursor
 
 
+def test_a_rerun_killed_after_its_comment_records_the_backup_once(
+        sandbox: Any, seed_incident: Seed, crew: dict[str, str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Killed once Jira stored the comment, before the cursor moved: the re-run finds the new
+    rows already in the file (its counts differ: 0 in threads) but records the same file."""
+    from tasks.state import load_incident, save_incident
+
+    inc = seed_incident()
+    ch = inc["channel_id"]
+    parent = sandbox.post_message(ch, crew["ann"], "first")
+    backup(ch, requested_by=crew["ann"])
+    crashed = load_incident(ch)  # what the killed run leaves: the cursor where it was
+    sandbox.post_message(ch, crew["ben"], "a reply", thread_ts=parent)
+    sandbox.post_message(ch, crew["ben"], "second")
+    backup(ch, requested_by=crew["ben"])
+    save_incident(crashed)
+    monkeypatch.setattr("tasks.jira.is_repeat_attempt", lambda: True)  # the same run again
+    healed = backup(ch, requested_by=crew["ben"])
+    comments = [c for c in sandbox.jira_issue(inc["key"])["comments"] if "SHA-256" in c]
+    assert len(comments) == 2, comments
+    assert healed["sha256"] in comments[-1]
+    assert load_incident(ch).message_count == len(expected_rows(sandbox, ch))
+
+
 @pytest.mark.parametrize(("status", "new_after_crash"), [(500, False), (403, True)],
                          ids=["transient-then-repeat", "permanent-then-new-messages"])
 def test_crash_between_upload_and_delete_leaves_two_copies_then_heals(

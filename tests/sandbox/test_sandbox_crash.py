@@ -191,6 +191,19 @@ def test_from_pid_counts_only_that_process_tree(sb: Sandbox) -> None:
     assert crash.killed and crash.pid not in (parent.pid, os.getpid())
 
 
+def test_a_fault_not_yet_due_counts_the_calls_it_matched(sb: Sandbox) -> None:
+    """What bench.crash_matrix calibrates with: how many outside calls a process made."""
+    cid = sb.add_channel("inc")
+    sb.inject_crash("*", "*", at_call=1_000, when="before")
+    proc = run_child(EVERY_SERVICE, sb.slack_api_url, sb.bot_token, sb.jira_url, sb.jira_user,
+                     sb.jira_token, sb.pagerduty_url, cid)
+    assert proc.returncode == 0, proc.stderr
+    [pending] = sb.pending_crashes()
+    assert (pending.seen, pending.at_call) == (4, 1_000)
+    pending.seen = 0  # a copy: the sandbox's own count is untouched
+    assert sb.pending_crashes()[0].seen == 4 and sb.crashes() == []
+
+
 def test_never_kills_the_sandbox_process(sb: Sandbox) -> None:
     cid = sb.add_channel("inc")
     sb.inject_crash("slack", "chat.postMessage", at_call=1, when="after")
