@@ -63,14 +63,9 @@ def backup_incident(channel_id: str, requested_by: str | None = None, final: boo
         reason = exc.user_message if isinstance(exc, IrbotError) else type(exc).__name__
         notify(slack, channel_id, messages.backup_failed(reason, flow_run.ui_url or ""))
         raise
-    if automatic:
-        return result
-    if result["changed"]:
-        notify(slack, channel_id, messages.backup_saved(
-            result["case_key"], result["new_messages"], result["new_replies"], result["edited"],
-            result["deleted"], result["total_messages"]))
-    else:
-        notify(slack, channel_id, messages.NOTHING_NEW)
+    if not automatic:
+        # Same text as a crashed attempt's, so the post finds that attempt's if it was made.
+        notify(slack, channel_id, result["notice"] or messages.NOTHING_NEW)
     return result
 
 
@@ -89,10 +84,14 @@ def _backup_locked(slack: WebClient, settings: Settings, channel_id: str,
     summary: dict[str, Any] = {
         "case_key": state.case_key, "changed": False, "new_messages": 0, "new_replies": 0,
         "edited": 0, "deleted": 0, "files_attached": 0, "secrets_masked": 0,
-        "total_messages": state.message_count, "attachment_id": state.transcript_attachment_id}
+        "total_messages": state.message_count, "attachment_id": state.transcript_attachment_id,
+        "notice": ""}
     listed_now = fingerprint(people)
     if not final and not threads and listed_now == state.transcript_fingerprint:
         log.info("Nothing new since %s", state.backup_cursor or "the start")
+        if state.last_backup_run_id == str(flow_run.id):
+            # This run stored it before it crashed: its notice is still owed (or found).
+            summary["notice"] = state.last_backup_notice
         return summary
 
     replies = read_replies(slack, channel_id, threads, mask) if threads else []
@@ -165,6 +164,9 @@ def _backup_locked(slack: WebClient, settings: Settings, channel_id: str,
         _final_checks(slack, jira, state, channel_id, merged, me, mask,
                       activity.cursor_after(history, replies, state.backup_cursor))
     state.transcript_masked = mask
+    notice = messages.backup_saved(state.case_key, unrecorded, changes.new_replies,
+                                   changes.edited, changes.deleted, len(merged)) if changed else ""
+    state.last_backup_run_id, state.last_backup_notice = str(flow_run.id), notice
     _advance(state, activity.cursor_after(history, replies, state.backup_cursor), new_id,
              len(merged), listed_now)
     log.info("Stored %s new rows (%s total), %s edited, %s deleted as attachment %s",
@@ -173,7 +175,7 @@ def _backup_locked(slack: WebClient, settings: Settings, channel_id: str,
                    edited=changes.edited, deleted=changes.deleted,
                    files_attached=files.attached, secrets_masked=masked,
                    total_messages=len(merged), attachment_id=new_id, sha256=digest,
-                   filename=filename)
+                   filename=filename, notice=notice)
     return summary
 
 

@@ -111,8 +111,8 @@ def create_incident(
             skipped |= slack_tasks.invite_users(
                 slack, exec_ch["id"], [requested_by, *(exec_invitees or [])])
 
-        recorded = _record_channels(jira, key,
-                                    messages.channels_comment(created, requester))
+        recorded = _record_channels(jira, key, messages.channels_comment(created, requester),
+                                    messages.channel_line(str(channel["name"])))
         text, blocks = messages.welcome_message(
             key, case_url, title, severity, requested_by,
             messages.duration_text(settings.IRBOT_ARCHIVE_DELAY_SECONDS))
@@ -130,11 +130,11 @@ def create_incident(
         raise
 
 
-def _record_channels(jira: JIRA, key: str, body: str) -> str:
+def _record_channels(jira: JIRA, key: str, body: str, marker: str) -> str:
     """Comment the channels on the case. The incident is open whatever Jira says, so a refusal
     is reported to the requester (and in the run's log), not turned into a failed incident."""
     try:
-        jira_tasks.add_comment(jira, key, body)
+        jira_tasks.add_comment(jira, key, body, marker=marker)
     except Exception as exc:
         get_run_logger().error("Jira refused the channels comment on %s: %s", key, exc)
         return messages.channels_comment_refused(key)

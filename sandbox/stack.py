@@ -112,7 +112,6 @@ class ServeProcess:
         self.proc.wait()
 
 
-
 class LocalStack:
     """Sandbox + Prefect server + `irbot serve`, with logs under `workdir` (emptied first)."""
 
@@ -138,7 +137,7 @@ class LocalStack:
     @property
     def serve_pid(self) -> int | None:
         """`irbot serve`'s process (its runner's flow runs are its grandchildren)."""
-        return self._procs[-1].pid if len(self._procs) == 2 else None
+        return self.serve.proc.pid if self.serve and self.serve.proc else None
 
     @property
     def serve_log(self) -> Path:

@@ -92,9 +92,15 @@ def welcome_message(case_key: str, case_url: str, title: str, severity: str, cre
 def channels_comment(channels: list[tuple[str, datetime]], requester_name: str) -> str:
     """Jira comment recording the incident's Slack channels."""
     lines = [f"Slack incident channels opened by {requester_name} via irbot:"]
-    lines += [f"* #{name} (created {when.strftime('%Y-%m-%d %H:%M:%S UTC')})"
+    lines += [f"{channel_line(name)} {when.strftime('%Y-%m-%d %H:%M:%S UTC')})"
               for name, when in channels]
     return "\n".join(lines)
+
+
+def channel_line(name: str) -> str:
+    """How a channel's line in the channels comment starts: a re-run finds its comment by it
+    (the time it gives can differ: a reused channel's comes from the state)."""
+    return f"* #{name} (created"
 
 
 def duration_text(seconds: int) -> str:

@@ -52,6 +52,10 @@ class IncidentState(Block):
     # The stored transcript was written with secrets masked: a backup need not scan it again.
     transcript_masked: bool = False
     last_backup_at: datetime | None = None
+    # The run that stored the last backup and its "saved" notice (counts only): a re-run of
+    # that run after a crash before its notice posts the notice, not "nothing new".
+    last_backup_run_id: str = ""
+    last_backup_notice: str = ""
     archive_flow_run_id: str | None = None
     archive_deadline: datetime | None = None
     archive_message_ts: str | None = None  # the announcement, to update once decided

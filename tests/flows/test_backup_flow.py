@@ -193,6 +193,36 @@ def test_a_rerun_killed_after_its_comment_records_the_backup_once(
     assert load_incident(ch).message_count == len(expected_rows(sandbox, ch))
 
 
+def test_a_rerun_killed_before_its_saved_notice_posts_it_not_nothing_new(
+        sandbox: Any, seed_incident: Seed, crew: dict[str, str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Killed after the state moved, before "Backup saved" reached Slack: the same run again
+    finds nothing new but owes its notice, and posts that; another run says nothing new."""
+    from types import SimpleNamespace
+
+    inc = seed_incident()
+    ch = inc["channel_id"]
+    sandbox.post_message(ch, crew["ann"], "before the crash")
+    same_run = SimpleNamespace(id="run-killed-at-its-notice", run_count=1, ui_url="")
+    monkeypatch.setattr("flows.backup.flow_run", same_run)
+    backup(ch, requested_by=crew["ann"])
+
+    def saved() -> list[dict[str, Any]]:
+        return [m for m in sandbox.messages(ch) if m["text"].startswith("Backup saved")]
+
+    sandbox.delete_message(ch, saved()[0]["ts"])  # as if the kill came before the post
+    backup(ch, requested_by=crew["ann"])
+    texts = [m["text"] for m in sandbox.messages(ch)]
+    assert len(saved()) == 1 and not any(t.startswith("Nothing new") for t in texts), texts
+    assert "1 new message" in saved()[0]["text"]
+
+    monkeypatch.setattr("flows.backup.flow_run", SimpleNamespace(id="run-2", run_count=1,
+                                                                 ui_url=""))
+    backup(ch, requested_by=crew["ben"])
+    assert [m["text"] for m in sandbox.messages(ch)][-1].startswith("Nothing new")
+    assert len(saved()) == 1
+
+
 @pytest.mark.parametrize(("status", "new_after_crash"), [(500, False), (403, True)],
                          ids=["transient-then-repeat", "permanent-then-new-messages"])
 def test_crash_between_upload_and_delete_leaves_two_copies_then_heals(

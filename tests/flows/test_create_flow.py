@@ -149,6 +149,20 @@ def test_name_taken_by_our_own_channel_is_reused(
     assert crew["cat"] in sandbox.channel(first["channel_id"])["members"]
 
 
+def test_a_rerun_after_the_channels_comment_does_not_comment_again(
+        sandbox: Any, settings_env: dict[str, str], crew: dict[str, str], origin: str,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Killed once Jira stored the channels comment: the re-run reuses its channel, whose time
+    now comes from the state (not Slack's), so its comment is found by the channel's line."""
+    key = sandbox.jira_create_issue(unique("Commented then killed"))
+    create(crew["ann"], [crew["ben"]], existing_case=key, origin_channel=origin)
+    monkeypatch.setattr("tasks.jira.is_repeat_attempt", lambda: True)  # the same run again
+    create(crew["ann"], [crew["ben"]], existing_case=key, origin_channel=origin)
+    name = f"incident_channel_{key.lower()}"
+    recorded = [c for c in sandbox.jira_issue(key)["comments"] if f"#{name} (created" in c]
+    assert len(recorded) == 1, recorded
+
+
 def test_invitations_go_in_batches_of_at_most_100(
         sandbox: Any, settings_env: dict[str, str], crew: dict[str, str], origin: str) -> None:
     many = [sandbox.add_user(f"resp{i}", f"Responder {i}") for i in range(150)]

@@ -239,6 +239,11 @@ def _texts() -> list[tuple[str, str]]:
                                   "archive that channel, or use a different case key."),
         (m.channels_comment_refused("SEC-1"), " Note: Jira refused the comment recording the "
                                               "channels on SEC-1; please add it by hand."),
+        (m.channels_comment([("incident_channel_sec-1", datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC))],
+                            "Ann"),
+         "Slack incident channels opened by Ann via irbot:\n"
+         "* #incident_channel_sec-1 (created 2025-01-02 03:04:05 UTC)"),
+        (m.channel_line("incident_channel_sec-1"), "* #incident_channel_sec-1 (created"),
         (m.incident_ready("SEC-1", "C1", None, {}), "Incident SEC-1 is ready: <#C1>."),
         (m.incident_ready("SEC-1", "C1", "C2", {"U3": "user_is_inactive"}),
          "Incident SEC-1 is ready: <#C1> (executive channel <#C2>). Not invited: "
