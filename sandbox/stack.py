@@ -55,6 +55,11 @@ class LocalStack:
         self.webhook_url = ""
 
     @property
+    def pids(self) -> list[int]:
+        """The processes started here (Prefect server, `irbot serve`); the rest are theirs."""
+        return [proc.pid for proc in self._procs]
+
+    @property
     def serve_log(self) -> Path:
         return self.workdir / "irbot-serve.log"
 
