@@ -27,10 +27,8 @@ from typing import Any
 from bench.backup_cost import PHRASES, expected_ts, open_incident, run_backup, transcript
 from bench.common import (
     REPO_ROOT,
-    irbot_env,
+    backup_stack,
     machine_info,
-    prefect_server,
-    set_prefect_env,
     table,
     workdir,
     write_results,
@@ -160,14 +158,11 @@ def main(argv: list[str] | None = None) -> int:
     info, started = machine_info(), time.monotonic()
     runs: list[dict[str, Any]] = []
     with workdir("irbot-bench-throttled-") as work:
-        api = set_prefect_env(work)
-        with Sandbox() as sb, prefect_server(work) as prefect:
-            env = irbot_env(sb, api)
-            users = [sb.add_user(f"responder{i:03d}", f"Responder {i}") for i in range(USERS)]
-            runs.append(one_backup(sb, env, users, prefect.pid, args.messages,
+        with backup_stack(work, USERS) as (sb, env, prefect_pid, users):
+            runs.append(one_backup(sb, env, users, prefect_pid, args.messages,
                                    tiers(args.limit, args.window), args.window))
             if not args.no_reference:
-                runs.append(one_backup(sb, env, users, prefect.pid, args.messages, {},
+                runs.append(one_backup(sb, env, users, prefect_pid, args.messages, {},
                                        args.window))
         result = summary(runs[0], runs[1] if len(runs) > 1 else None)
         report(runs, result)
