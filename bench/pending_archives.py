@@ -33,7 +33,7 @@ from webhook.supervisor import free_port
 RUN_LIMIT = 20
 ARCHIVE_DELAY_SECONDS = 3600
 SEND_INTERVAL_S = 0.1  # ten `/irbot archive` a second: a busy afternoon, not a flood
-ALL_PAUSED_TIMEOUT_S = 900.0  # 100 flow processes, 20 at a time: ~2 min quiet, far more when shared
+ALL_PAUSED_TIMEOUT_S = 1800.0  # 100 flow processes, 20 at a time: ~2 min quiet, 15+ shared
 SETTLE_S = 5.0  # after the last flow process exits: let the server finish what it was doing
 # A run in these states holds one of the runner's slots (it was picked up, its process lives).
 SLOT_STATES = ("PENDING", "RUNNING", "CANCELLING")
