@@ -34,7 +34,9 @@ RUN_LIMIT = 20
 ARCHIVE_DELAY_SECONDS = 3600
 SEND_INTERVAL_S = 0.1  # ten `/irbot archive` a second: a busy afternoon, not a flood
 ALL_PAUSED_TIMEOUT_S = 1800.0  # 100 flow processes, 20 at a time: ~2 min quiet, 15+ shared
-SETTLE_S = 5.0  # after the last flow process exits: let the server finish what it was doing
+SETTLE_S = 2.0  # after the last flow process exits and the server is quiet
+QUIET_SERVER_CPU_PERCENT = 10.0
+QUIET_SERVER_WAIT_S = 120.0  # then measure anyway: other people's load can keep it busy
 # A run in these states holds one of the runner's slots (it was picked up, its process lives).
 SLOT_STATES = ("PENDING", "RUNNING", "CANCELLING")
 
@@ -128,9 +130,19 @@ def run_ids(state: str) -> list[Any]:
                 return ids
 
 
+def server_busy(stack: LocalStack) -> bool:
+    """The Prefect server used more than a tenth of a core over the last second."""
+    server = next(p for p in processes(stack) if role(p, set()) == "prefect server")
+    return server.cpu_percent(interval=1.0) > QUIET_SERVER_CPU_PERCENT
+
+
 def settle(stack: LocalStack, timeout: float = 60.0) -> None:
-    """No flow process left, then a moment for the server: a sample starts on a quiet stack."""
+    """No flow process left, and the Prefect server done with what they left it (after a burst
+    of runs it writes their events for a while): a sample starts on a quiet stack."""
     wait_for(lambda: not flow_processes(stack), timeout, 0.2, "flow-run processes to exit")
+    deadline = time.monotonic() + QUIET_SERVER_WAIT_S
+    while server_busy(stack) and time.monotonic() < deadline:
+        pass
     time.sleep(SETTLE_S)
 
 
@@ -175,6 +187,10 @@ def start_archives(driver: SlackDriver, sb: Any, incidents: list[tuple[str, str]
     wanted = len(incidents)
 
     def all_waiting() -> bool:
+        # A failed archive never waits: say so now rather than at the timeout.
+        failed = count_runs(("FAILED", "CRASHED"))
+        if failed:
+            raise RuntimeError(f"{failed} runs failed or crashed: see the serve log")
         return count_runs(("PAUSED",)) >= wanted and all(
             announced(sb, ch) for _, ch in incidents)
 
