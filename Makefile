@@ -50,6 +50,8 @@ bench: $(STAMP)
 	$(PY) -m bench.create_latency
 	$(PY) -m bench.malformed_fuzz
 	$(PY) -m bench.crash_matrix
+	$(PY) -m bench.pending_archives
+	$(PY) -m bench.throttled_backup
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache *.egg-info

@@ -74,11 +74,12 @@ def seed(sb: Sandbox, channel: str, users: list[str], count: int, start: int) ->
             parent = sb.post_message(channel, user, text)
 
 
-def open_incident(sb: Sandbox, users: list[str], size: int) -> tuple[str, str]:
+def open_incident(sb: Sandbox, users: list[str], size: int,
+                  summary: str | None = None) -> tuple[str, str]:
     """What flows/create.py leaves behind: channel, Jira case, state Block and lock."""
     from tasks.state import IncidentState, create_lock, save_incident
 
-    key = sb.jira_create_issue(f"Benchmark incident, {size} messages")
+    key = sb.jira_create_issue(summary or f"Benchmark incident, {size} messages")
     name = f"incident_channel_{key.lower()}"
     channel = sb.add_channel(name, users)
     create_lock(channel)  # before the state, as the create flow does
@@ -103,25 +104,36 @@ def calls(sb: Sandbox) -> dict[str, dict[str, int]]:
     return {"slack": dict(sorted(slack.items())), "jira": dict(sorted(jira.items()))}
 
 
-def transcript_rows(sb: Sandbox, key: str) -> tuple[int, int, int]:
-    """(CSV files on the case, rows in the newest, its size in bytes)."""
+def transcript(sb: Sandbox, key: str) -> tuple[int, pd.DataFrame | None, int]:
+    """(CSV files on the case, the newest as read back, its size in bytes)."""
     files = [a for a in sb.jira_issue(key)["attachments"] if a["filename"].endswith(".csv")]
     if not files:
-        return 0, 0, 0
+        return 0, None, 0
     content = files[-1]["content"]
     frame = pd.read_csv(io.BytesIO(content), dtype=str, keep_default_na=False)
-    return len(files), len(frame), len(content)
+    return len(files), frame, len(content)
+
+
+def transcript_rows(sb: Sandbox, key: str) -> tuple[int, int, int]:
+    """(CSV files on the case, rows in the newest, its size in bytes)."""
+    files, frame, size = transcript(sb, key)
+    return files, 0 if frame is None else len(frame), size
+
+
+def expected_ts(sb: Sandbox, channel: str) -> list[str]:
+    """Messages and thread replies except irbot's own: what the transcript should hold."""
+    return [m["ts"] for m in sb.messages(channel, include_replies=True)
+            if not m.get("metadata") and m.get("bot_id") != sb.bot_id
+            and m.get("user") != sb.bot_user_id]
 
 
 def expected_rows(sb: Sandbox, channel: str) -> int:
-    """Messages and thread replies except irbot's own: what the transcript should hold."""
-    return sum(1 for m in sb.messages(channel, include_replies=True)
-               if not m.get("metadata") and m.get("bot_id") != sb.bot_id
-               and m.get("user") != sb.bot_user_id)
+    return len(expected_ts(sb, channel))
 
 
 def run_backup(sb: Sandbox, env: dict[str, str], channel: str, key: str, prefect_pid: int,
-               use_tracemalloc: bool, profile: str | None = None) -> dict[str, Any]:
+               use_tracemalloc: bool, profile: str | None = None,
+               timeout: float = RUN_TIMEOUT_S) -> dict[str, Any]:
     sb.reset_requests()
     args = [sys.executable, "-m", "bench.backup_run", channel]
     if profile:
@@ -131,7 +143,7 @@ def run_backup(sb: Sandbox, env: dict[str, str], channel: str, key: str, prefect
     pcpu0 = cpu_seconds(prefect_pid)
     t0 = time.perf_counter()
     done = subprocess.run(args, env=env, cwd=REPO_ROOT, capture_output=True, text=True,
-                          timeout=RUN_TIMEOUT_S, check=False)
+                          timeout=timeout, check=False)
     process_s = time.perf_counter() - t0
     line = next((ln for ln in done.stdout.splitlines() if ln.startswith(RESULT_MARKER)), None)
     if line is None:

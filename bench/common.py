@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sandbox.local import Sandbox
 from sandbox.stack import irbot_settings
 from webhook.local_prefect import (
     api_url,
@@ -111,6 +112,17 @@ def prefect_server(work: Workdir) -> Iterator[subprocess.Popen[bytes]]:
 def irbot_env(sb: Any, api: str) -> dict[str, str]:
     """irbot's settings pointing at the sandbox and the private Prefect server."""
     return {**os.environ, **irbot_settings(sb, archive_delay=3600), "PREFECT_API_URL": api}
+
+
+@contextmanager
+def backup_stack(work: Workdir,
+                 users: int) -> Iterator[tuple[Sandbox, dict[str, str], int, list[str]]]:
+    """What the backup benchmarks run flows on: (the sandbox with `users` people, irbot's
+    settings for a flow process, the private Prefect server's pid, the people's ids)."""
+    api = set_prefect_env(work)
+    with Sandbox() as sb, prefect_server(work) as prefect:
+        people = [sb.add_user(f"responder{i:03d}", f"Responder {i}") for i in range(users)]
+        yield sb, irbot_env(sb, api), prefect.pid, people
 
 
 def cpu_seconds(pid: int) -> float:

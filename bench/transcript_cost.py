@@ -20,10 +20,8 @@ from typing import Any
 from bench.backup_cost import PHRASES, open_incident, run_backup
 from bench.common import (
     REPO_ROOT,
-    irbot_env,
+    backup_stack,
     machine_info,
-    prefect_server,
-    set_prefect_env,
     table,
     workdir,
     write_results,
@@ -118,17 +116,14 @@ def main(argv: list[str] | None = None) -> int:
     info, started = machine_info(), time.monotonic()
     runs: list[dict[str, Any]] = []
     with workdir("irbot-bench-transcript-") as work:
-        api = set_prefect_env(work)
-        with Sandbox() as sb, prefect_server(work) as prefect:
-            env = irbot_env(sb, api)
-            users = [sb.add_user(f"responder{i:03d}", f"Responder {i}") for i in range(USERS)]
+        with backup_stack(work, USERS) as (sb, env, prefect_pid, users):
             key, channel = open_incident(sb, users, args.messages)
             parents = seed_channel(sb, channel, users, args.messages, args.threads)
             # The first backup's own notices come before its read of the history.
             plan = formula(top_level(sb, channel) + 1, [REPLIES_PER_THREAD] * len(parents),
                            USERS, FILES, 0)
             runs.append({"kind": "first", **run_backup(
-                sb, env, channel, key, prefect.pid, False,
+                sb, env, channel, key, prefect_pid, False,
                 args.profile and f"{args.profile}-first.prof"), "formula": plan})
             for i in range(args.more):
                 sb.post_message(channel, users[i % USERS], f"later message {i}")
@@ -138,10 +133,10 @@ def main(argv: list[str] | None = None) -> int:
             plan = formula(top_level(sb, channel) + 1, [REPLIES_PER_THREAD + 1] * len(touched),
                            0, 0, 1)
             runs.append({"kind": "incremental", **run_backup(
-                sb, env, channel, key, prefect.pid, False,
+                sb, env, channel, key, prefect_pid, False,
                 args.profile and f"{args.profile}-incremental.prof"), "formula": plan})
             if args.redaction_check:
-                runs += redaction_check(sb, env, users, args.redaction_check, prefect.pid)
+                runs += redaction_check(sb, env, users, args.redaction_check, prefect_pid)
         report(runs)
         path = write_results("transcript_cost", {"benchmark": "transcript_cost",
                                                  "machine": info, "config": vars(args),

@@ -140,6 +140,11 @@ class LocalStack:
         return self.serve.proc.pid if self.serve and self.serve.proc else None
 
     @property
+    def pids(self) -> list[int]:
+        """The processes started here (Prefect server, `irbot serve`); the rest are theirs."""
+        return [proc.pid for proc in self._procs]
+
+    @property
     def serve_log(self) -> Path:
         return self.workdir / "irbot-serve.log"
 
