@@ -28,7 +28,7 @@ from bench.common import REPO_ROOT, machine_info, table, workdir, write_results
 from bench.create_latency import one_incident
 from sandbox.driver import SlackDriver, wait_for
 from sandbox.stack import SIGNING_SECRET, LocalStack
-from webhook.supervisor import free_port
+from webhook.local_prefect import free_port
 
 RUN_LIMIT = 20
 ARCHIVE_DELAY_SECONDS = 3600

@@ -142,7 +142,9 @@ class LocalStack:
     @property
     def pids(self) -> list[int]:
         """The processes started here (Prefect server, `irbot serve`); the rest are theirs."""
-        return [proc.pid for proc in self._procs]
+        procs = [self.prefect.proc if self.prefect else None,
+                 self.serve.proc if self.serve else None]
+        return [proc.pid for proc in procs if proc is not None]
 
     @property
     def serve_log(self) -> Path:
