@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 import json
+import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import datetime
 from typing import Any, cast
 
@@ -16,12 +18,15 @@ from prefect.concurrency.sync import concurrency
 from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
 
 from tasks.errors import NotAnIncident
+from tasks.retry import is_transient
 
 # A backup of a very large channel can hold the lock for minutes; waiting longer means trouble.
 LOCK_TIMEOUT_SECONDS = 900
 # Prefect renews a live holder's lease; a dead holder's slot frees once the lease runs out and
 # the server's repossessor (every ~15 s) sees it: 60-75 s after a crash. 60 s is Prefect's floor.
 LOCK_LEASE_SECONDS = 60
+# The first wait before asking a server that failed to grant the lock again; doubles, up to 30 s.
+LOCK_RETRY_SECONDS = 1.0
 BLOCK_TYPE_SLUG = "irbot-incident"
 _SCHEMAS: dict[Any, str] = {}  # IncidentState.model_json_schema, built once (JSON text)
 
@@ -187,17 +192,32 @@ def create_lock(channel_id: str) -> None:
 
 @contextmanager
 def incident_lock(channel_id: str) -> Iterator[None]:
-    """Hold the incident's lock; strict, so a missing lock is an error rather than no lock."""
-    try:
-        with concurrency(lock_name(channel_id), occupy=1, strict=True,
-                         timeout_seconds=LOCK_TIMEOUT_SECONDS,
-                         lease_duration=LOCK_LEASE_SECONDS):
+    """Hold the incident's lock; strict, so a missing lock is an error rather than no lock.
+
+    A server that cannot take the slot right now (a 5xx, e.g. SQLite "database is locked"
+    through a burst, after the Prefect client's own retries) is asked again until the lock's
+    timeout: the run waits for its lock instead of failing, which nothing would re-run.
+    """
+    deadline = time.monotonic() + LOCK_TIMEOUT_SECONDS
+    for attempt in itertools.count():
+        with ExitStack() as held:
+            try:
+                held.enter_context(concurrency(
+                    lock_name(channel_id), occupy=1, strict=True,
+                    timeout_seconds=max(deadline - time.monotonic(), 1.0),
+                    lease_duration=LOCK_LEASE_SECONDS))
+            except ConcurrencySlotAcquisitionError as exc:
+                # strict=True raises this when the limit does not exist: the incident is gone.
+                if "must be created" in str(exc):
+                    raise NotAnIncident(
+                        "This incident is closed: its channel has been archived.") from exc
+                if exc.__cause__ is None or not is_transient(exc.__cause__) \
+                        or time.monotonic() >= deadline:
+                    raise
+                time.sleep(min(LOCK_RETRY_SECONDS * 2 ** attempt, 30.0))
+                continue
             yield
-    except ConcurrencySlotAcquisitionError as exc:
-        # strict=True raises this when the limit does not exist: the incident is gone.
-        if "must be created" in str(exc):
-            raise NotAnIncident("This incident is closed: its channel has been archived.") from exc
-        raise
+            return
 
 
 def open_incident_channels() -> list[str]:
