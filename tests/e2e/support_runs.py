@@ -22,6 +22,8 @@ from tasks.deployments import flow_of
 from tests.conftest import ServeProcess
 
 FINAL = {"COMPLETED", "FAILED", "CANCELLED", "CRASHED"}
+# Where a run that may crash ends: CRASHED is not among them, the heal automation moves it on.
+SETTLED = FINAL - {"CRASHED"}
 _SLACK_DATE = re.compile(r"<!date\^(\d+)\^")
 
 

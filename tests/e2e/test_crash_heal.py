@@ -28,6 +28,7 @@ from tasks.messages import ARCHIVE_CANCEL_ACTION
 from tasks.state import load_incident
 from tests.conftest import ServeProcess
 from tests.e2e.support_runs import (
+    SETTLED,
     flow_runs,
     message_at,
     open_incidents,
@@ -45,8 +46,6 @@ from tests.support import read_transcript
 # Heal (a few s) + the dead holder's lock lease (60-75 s) + the re-run, on a loaded machine.
 HEAL_TIMEOUT = 240
 ARCHIVE_DELAY_SECONDS = "600"
-# Where a healed run ends: CRASHED is not among them, the heal automation moves it on.
-SETTLED = {"COMPLETED", "FAILED", "CANCELLED"}
 BACKUP_CASES = ("after-upload", "before-comment")
 
 
