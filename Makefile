@@ -36,7 +36,7 @@ typecheck: $(STAMP)
 
 # Whole modules on parallel workers, longest first (tests/conftest.py orders them): the
 # end-to-end modules mostly wait on timers and leases, so their waits overlap.
-PYTEST_WORKERS ?= 4
+PYTEST_WORKERS ?= 3
 pytest: $(STAMP) chromium
 	$(PY) -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder
 

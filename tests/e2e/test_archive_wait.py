@@ -158,7 +158,7 @@ def test_announcement_pending_answer_and_slack_cancel(driver: SlackDriver, sandb
     click = driver.click(ch, msg, ARCHIVE_CANCEL_ACTION, bob)
     assert click.status == 200
     wait_for(lambda: "cancelled by" in message_at(sandbox, ch, msg["ts"])["text"],
-             timeout=30, what="the announcement to say cancelled")
+             timeout=60, what="the announcement to say cancelled")
     updated = message_at(sandbox, ch, msg["ts"])
     assert f"<@{bob}>" in updated["text"] and not has_buttons(updated)
     assert wait_final(run_id) == "COMPLETED"
@@ -185,7 +185,7 @@ def test_resume_from_prefect_ui_cancels(driver: SlackDriver, sandbox: Any,
     resume_flow_run(UUID(run_id), run_input={"decision": "cancel", "decided_by": "operator"})
 
     wait_for(lambda: "cancelled by operator" in message_at(sandbox, ch, msg["ts"])["text"],
-             timeout=30, what="the announcement to say cancelled by operator")
+             timeout=60, what="the announcement to say cancelled by operator")
     assert not has_buttons(message_at(sandbox, ch, msg["ts"]))
     assert wait_final(run_id) == "COMPLETED"
     assert not sandbox.channel(ch)["is_archived"]
@@ -206,7 +206,7 @@ def test_very_early_cancel_click_still_cancels(driver: SlackDriver, sandbox: Any
     run_id = run_id_of(msg)
     print(f"run state right after the early click: {run_state(run_id)}")
     wait_for(lambda: "cancelled by" in message_at(sandbox, ch, msg["ts"])["text"],
-             timeout=40, what="the early Cancel to take effect")
+             timeout=60, what="the early Cancel to take effect")
     assert f"<@{bob}>" in message_at(sandbox, ch, msg["ts"])["text"]
     assert wait_final(run_id) == "COMPLETED"
     assert not sandbox.channel(ch)["is_archived"]
