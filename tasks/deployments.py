@@ -11,7 +11,15 @@ BACKUP = "backup-incident/backup"
 AUTOBACKUP = "autobackup-incident/autobackup"
 ARCHIVE = "archive-incident/archive"
 PAGE = "page-team/page"
-ALL = (CREATE, BACKUP, AUTOBACKUP, ARCHIVE, PAGE)
+# Running the incident (issue 12): one flow per change, each visible and retried in Prefect.
+COMMANDER = "commander-incident/commander"
+SEVERITY = "severity-incident/severity"
+UPDATE = "update-incident/update"
+HANDOVER = "handover-incident/handover"
+REMIND = "remind-incident/remind"
+CONTAIN = "contain-incident/contain"
+LIFT = "lift-incident/lift"
+ALL = (CREATE, BACKUP, AUTOBACKUP, ARCHIVE, PAGE)  # grows as each of the above is served
 
 
 def flow_of(deployment: str) -> str:

@@ -48,6 +48,8 @@ class IncidentState(Block):
     exec_channel_name: str | None = None
     created_by: str
     created_at: datetime
+    # The incident commander's Slack user id; "" = the creator (incidents opened before roles).
+    commander: str = ""
     backup_cursor: str = ""  # Slack ts of the newest message already in Jira; "" = none yet
     transcript_attachment_id: str | None = None
     message_count: int = 0
@@ -79,6 +81,10 @@ class IncidentState(Block):
         schema: dict[str, Any] = json.loads(_SCHEMAS[key])
         return schema
 
+
+def commander_of(state: IncidentState) -> str:
+    """Who commands the incident: the one named, else whoever opened it."""
+    return state.commander or state.created_by
 
 
 # Prefect run states after which a run does nothing more (a pending-archive marker pointing at
