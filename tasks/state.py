@@ -50,6 +50,9 @@ class IncidentState(Block):
     created_at: datetime
     # The incident commander's Slack user id; "" = the creator (incidents opened before roles).
     commander: str = ""
+    # The latest status update (`/irbot update`, a handover): reminders measure quiet from it.
+    update_status: str = ""  # investigating / identified / monitoring / resolved; "" = none yet
+    last_update_at: datetime | None = None
     backup_cursor: str = ""  # Slack ts of the newest message already in Jira; "" = none yet
     transcript_attachment_id: str | None = None
     message_count: int = 0
