@@ -22,6 +22,7 @@ from webhook.local_prefect import (
     stop_process,
     wait_healthy,
 )
+from webhook.ownership import deployment_pools, refusal_for_serve
 
 LAST_DEPLOYMENT = PAGE  # flows.runner registers this one last
 
@@ -45,14 +46,19 @@ class Supervisor:
     env: dict[str, str]
     children: list[tuple[str, subprocess.Popen[bytes]]] = field(default_factory=list)
     stopping: bool = False
+    # Children that are one of several alike (`irbot topology`'s workers and webhook replicas,
+    # as on hosts of their own): one may die while another of its kind goes on.
+    kinds: dict[str, str] = field(default_factory=dict)
 
-    def start(self, name: str, args: list[str],
-              env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    def start(self, name: str, args: list[str], env: dict[str, str] | None = None,
+              cwd: Path | None = None, kind: str | None = None) -> subprocess.Popen[bytes]:
         # A session of its own (a Ctrl-C reaches us, and we stop children in order), and
         # killed with us: if `irbot serve` is SIGKILLed, no child may live on holding a port.
-        proc = subprocess.Popen(args, env=self.env if env is None else env,
+        proc = subprocess.Popen(args, env=self.env if env is None else env, cwd=cwd,
                                 start_new_session=True, preexec_fn=die_with_parent)
         self.children.append((name, proc))
+        if kind is not None:
+            self.kinds[name] = kind
         return proc
 
     def start_prefect_server(self, home: Path, port: int) -> str:
@@ -82,14 +88,27 @@ class Supervisor:
         signal.signal(signal.SIGINT, on_signal)
         code = 0
         while not self.stopping:
-            for name, proc in self.children:
-                if proc.poll() is not None:
-                    print(f"irbot: {name} exited with {proc.returncode}", file=sys.stderr)
-                    code = proc.returncode or 1
-                    self.stopping = True
+            for name, proc in list(self.children):
+                if proc.poll() is None:
+                    continue
+                print(f"irbot: {name} exited with {proc.returncode}", file=sys.stderr,
+                      flush=True)
+                if self._others_of_kind_alive(name):
+                    self.children.remove((name, proc))
+                    print(f"irbot: going on without {name}: another "
+                          f"{self.kinds[name]} is running", file=sys.stderr, flush=True)
+                    continue
+                code = proc.returncode or 1
+                self.stopping = True
             time.sleep(0.2)
         self.stop()
         return code
+
+    def _others_of_kind_alive(self, name: str) -> bool:
+        kind = self.kinds.get(name)
+        return kind is not None and any(
+            self.kinds.get(other) == kind and other != name and proc.poll() is None
+            for other, proc in self.children)
 
 
 def group_members(pgid: int) -> list[int]:
@@ -148,13 +167,13 @@ def die_with_parent() -> None:
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
 
-class _StopRequested(BaseException):
+class StopRequested(BaseException):
     """SIGTERM/SIGINT arrived while we were still starting children (a BaseException, like
     KeyboardInterrupt, so that no library's `except Exception` swallows it)."""
 
 
-def _stop_starting(signum: int, frame: FrameType | None) -> None:
-    raise _StopRequested(signal.Signals(signum).name)
+def stop_starting(signum: int, frame: FrameType | None) -> None:
+    raise StopRequested(signal.Signals(signum).name)
 
 
 def _wait_socket(health: str, webhook: subprocess.Popen[bytes]) -> None:
@@ -173,13 +192,19 @@ def serve(host: str, port: int, socket_mode: bool = False) -> int:
     """Run everything `irbot serve` promises; returns the exit code."""
     supervisor = Supervisor(prefect_env(os.environ))
     # From the first child on, a stop request must stop every child already started.
-    signal.signal(signal.SIGTERM, _stop_starting)
-    signal.signal(signal.SIGINT, _stop_starting)
+    signal.signal(signal.SIGTERM, stop_starting)
+    signal.signal(signal.SIGINT, stop_starting)
     try:
         if not supervisor.env.get("PREFECT_API_URL"):
             home = Path(supervisor.env.get("PREFECT_HOME") or Path.home() / ".prefect")
             api = supervisor.start_prefect_server(home, get_settings().IRBOT_PREFECT_PORT)
             print(f"irbot: started a local Prefect server: {api.removesuffix('/api')}", flush=True)
+        refusal = refusal_for_serve(deployment_pools(supervisor.env["PREFECT_API_URL"],
+                                                     supervisor.env))
+        if refusal:
+            print(f"irbot: not starting: {refusal}", file=sys.stderr, flush=True)
+            supervisor.stop()
+            return 2
         runner = supervisor.start("runner", [sys.executable, "-m", "flows.runner"],
                                   env=flow_env(supervisor.env))
         # The webhook is useless until the runner has registered every deployment.
@@ -192,7 +217,7 @@ def serve(host: str, port: int, socket_mode: bool = False) -> int:
         else:
             wait_healthy(health, 60, webhook)
             print(f"irbot: webhook listening on http://{host}:{port}/slack/events", flush=True)
-    except _StopRequested:
+    except StopRequested:
         supervisor.stop()
         return 130
     except BaseException:

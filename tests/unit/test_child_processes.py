@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 import time
@@ -54,3 +55,39 @@ def test_a_child_dies_with_its_parent() -> None:
     parent.wait()
     assert _wait_for(lambda: not psutil.pid_exists(child)
                      or psutil.Process(child).status() == "zombie")
+
+
+def test_one_of_several_alike_may_die_and_the_last_one_stops_everything() -> None:
+    """`irbot topology`'s workers (and webhooks) are replicas: losing one is not fatal."""
+    import threading
+
+    from webhook.supervisor import Supervisor
+
+    sleeper = [sys.executable, "-c", "import time; time.sleep(60)"]
+    supervisor = Supervisor({})
+    server = supervisor.start("server", sleeper)
+    first = supervisor.start("worker 1", sleeper, kind="worker")
+    second = supervisor.start("worker 2", sleeper, kind="worker")
+    seen: dict[str, bool] = {}
+
+    def kill_them() -> None:
+        first.kill()
+        time.sleep(1)  # five rounds of the watch
+        seen["going on"] = not supervisor.stopping and server.poll() is None
+        second.kill()
+
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+    killer = threading.Thread(target=kill_them)
+    killer.start()
+    try:
+        code = supervisor.watch()
+        server_stopped = server.poll() is not None
+    finally:
+        killer.join()
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)  # watch() took them over for the supervisor
+        for proc in (server, first, second):
+            proc.kill()
+            proc.wait()
+    assert seen["going on"]
+    assert code == -9 and server_stopped
