@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install chromium demo demo-socket test lint typecheck pytest bench clean
+.PHONY: install chromium demo demo-socket topology test lint typecheck pytest bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,12 @@ demo: $(STAMP)
 
 demo-socket: $(STAMP)
 	$(VENV)/bin/irbot demo --socket-mode $(ARGS)
+
+# irbot as at scale, on this machine: Prefect on PostgreSQL (PREFECT_API_DATABASE_CONNECTION_URL,
+# default postgres@127.0.0.1:5432/irbot_prefect, created if missing), a work pool, 2 workers and
+# 2 webhook replicas. `make topology ARGS="--workers 3 --port 3100"` passes options on.
+topology: $(STAMP)
+	$(VENV)/bin/irbot topology $(ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

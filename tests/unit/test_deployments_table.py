@@ -20,13 +20,29 @@ def _yaml_deployments() -> dict[str, dict[str, Any]]:
     return {d["name"]: d for d in spec["deployments"]}
 
 
+def _as_module_path(entrypoint: str) -> str:
+    """`flows.backup.backup_incident` of serve's `flows/backup.py:backup_incident`."""
+    path, _, function = entrypoint.partition(":")
+    return f"{path.removesuffix('.py').replace('/', '.')}.{function}"
+
+
 def test_serve_and_prefect_yaml_name_the_same_deployments() -> None:
     served = {d.name: d for d in deployments()}
     assert set(served) == set(_yaml_deployments())
     for name, deployment in _yaml_deployments().items():
-        module, _, function = deployment["entrypoint"].partition(":")
-        assert served[name].entrypoint.endswith(function), (name, served[name].entrypoint)
-        assert Path(module).stem in served[name].entrypoint
+        assert deployment["entrypoint"] == _as_module_path(served[name].entrypoint), name
+
+
+def test_a_worker_needs_the_installed_package_and_no_checkout() -> None:
+    """Module entrypoints (importable wherever irbot is installed), and a pull step that names
+    no directory of the machine that deployed (it stays in the run's temporary directory)."""
+    spec = yaml.safe_load(PREFECT_YAML.read_text())
+    assert spec["pull"] == [
+        {"prefect.deployments.steps.set_working_directory": {"directory": "."}}]
+    for name, deployment in _yaml_deployments().items():
+        entrypoint = deployment["entrypoint"]
+        assert ":" not in entrypoint and "/" not in entrypoint, (name, entrypoint)
+        assert "pull" not in deployment, name
 
 
 def test_both_name_exactly_the_deployments_of_tasks_deployments() -> None:
@@ -36,8 +52,8 @@ def test_both_name_exactly_the_deployments_of_tasks_deployments() -> None:
 
     in_yaml = set()
     for deployment in _yaml_deployments().values():
-        module, _, function = deployment["entrypoint"].partition(":")
-        flow = getattr(import_module(module.removesuffix(".py").replace("/", ".")), function)
+        module, _, function = deployment["entrypoint"].rpartition(".")
+        flow = getattr(import_module(module), function)
         in_yaml.add(f"{flow.name}/{deployment['name']}")
     assert in_yaml == set(names.ALL)
     assert {d.full_name for d in deployments()} == set(names.ALL)
