@@ -10,25 +10,15 @@ polls them by id (the two race for every run). So on a given server the first on
 
 from __future__ import annotations
 
-import base64
 import time
 from collections.abc import Mapping
 
 import httpx
 
 from tasks.deployments import ALL
+from webhook.check.prefect import api_auth_headers
 
 _TIMEOUT_SECONDS = 10.0
-
-
-def _auth_headers(env: Mapping[str, str]) -> dict[str, str]:
-    """What Prefect's client sends: the server's auth string, else a Prefect Cloud key."""
-    if env.get("PREFECT_API_AUTH_STRING"):
-        token = base64.b64encode(env["PREFECT_API_AUTH_STRING"].encode()).decode()
-        return {"Authorization": f"Basic {token}"}
-    if env.get("PREFECT_API_KEY"):
-        return {"Authorization": f"Bearer {env['PREFECT_API_KEY']}"}
-    return {}
 
 
 def deployment_pools(api_url: str, env: Mapping[str, str],
@@ -49,7 +39,7 @@ def deployment_pools(api_url: str, env: Mapping[str, str],
 
 def _read_pools(api_url: str, env: Mapping[str, str]) -> dict[str, str | None]:
     found: dict[str, str | None] = {}
-    with httpx.Client(base_url=api_url.rstrip("/") + "/", headers=_auth_headers(env),
+    with httpx.Client(base_url=api_url.rstrip("/") + "/", headers=api_auth_headers(env),
                       timeout=_TIMEOUT_SECONDS) as http:
         for name in ALL:
             response = http.get(f"deployments/name/{name}")

@@ -18,7 +18,11 @@ _CONNECT_TIMEOUT_SECONDS = 10.0
 
 
 class DatabaseError(RuntimeError):
-    """The database URL is not PostgreSQL's, or the server cannot be reached."""
+    """The database URL is not PostgreSQL's, or the server refused us."""
+
+
+class DatabaseUnreachable(DatabaseError):
+    """Nothing answers at the URL's host and port."""
 
 
 def database_url(env: Mapping[str, str]) -> str:
@@ -45,8 +49,11 @@ async def _connect(parsed: URL, database: str) -> asyncpg.Connection:
         return await asyncpg.connect(
             host=parsed.host, port=parsed.port or 5432, user=parsed.username,
             password=parsed.password, database=database, timeout=_CONNECT_TIMEOUT_SECONDS)
-    except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
-        raise DatabaseError(f"cannot connect to the {describe(parsed.render_as_string())}: "
+    except (TimeoutError, OSError) as exc:
+        raise DatabaseUnreachable(f"no answer from the {describe(parsed.render_as_string())}: "
+                                  f"{type(exc).__name__}: {exc}") from exc
+    except asyncpg.PostgresError as exc:
+        raise DatabaseError(f"the {describe(parsed.render_as_string())} refused us: "
                             f"{type(exc).__name__}: {exc}") from exc
 
 

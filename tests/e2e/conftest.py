@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -62,3 +64,29 @@ def incident(driver: SlackDriver, sandbox: Any, people: dict[str, str],
     return open_incident(driver, sandbox, people["alice"], security, {
         "people": [people["bob"]], "title": "Test incident", "severity": "SEV-2",
         "new_case": True})
+
+
+# The machine's PostgreSQL (developer machines and CI: trust auth on loopback); another server
+# through IRBOT_TEST_POSTGRES, a URL without a database name.
+POSTGRES_SERVER = "postgresql+asyncpg://postgres@127.0.0.1:5432"
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    """A database of this session's own on the real PostgreSQL, created by irbot's own code
+    (as `irbot topology` creates a missing one) and dropped at the end. Skipped, saying why,
+    only where no PostgreSQL answers."""
+    from webhook.prefect_db import DatabaseUnreachable, drop_database, ensure_database
+
+    server = os.environ.get("IRBOT_TEST_POSTGRES", POSTGRES_SERVER).rstrip("/")
+    url = f"{server}/irbot_test_{uuid.uuid4().hex[:12]}"
+    try:
+        created = ensure_database(url)
+    except DatabaseUnreachable as exc:
+        pytest.skip(f"no PostgreSQL reachable, so the scale-out tests cannot run: {exc} "
+                    "(start one with trust auth on 127.0.0.1:5432, or set IRBOT_TEST_POSTGRES)")
+    assert created, url
+    try:
+        yield url
+    finally:
+        drop_database(url)

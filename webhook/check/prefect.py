@@ -19,7 +19,7 @@ def prefect_checks(environ: Mapping[str, str], timeout: float) -> list[Check]:
     if not api:
         return [ok("Prefect API", "PREFECT_API_URL not set: `irbot serve` starts a local Prefect "
                                   "server (SQLite) and stops it on exit")]
-    with httpx.Client(base_url=api, headers=_auth(environ), timeout=timeout) as http:
+    with httpx.Client(base_url=api, headers=api_auth_headers(environ), timeout=timeout) as http:
         try:
             health = http.get("/health")
         except httpx.HTTPError as exc:
@@ -53,11 +53,12 @@ def _deployments(http: httpx.Client) -> Check:
                  f"deploy them again: {DEPLOY_HINT}")
 
 
-def _auth(environ: Mapping[str, str]) -> dict[str, str]:
-    """The header Prefect's own client would send, from the same settings."""
-    if environ.get("PREFECT_API_KEY"):
-        return {"Authorization": f"Bearer {environ['PREFECT_API_KEY']}"}
+def api_auth_headers(environ: Mapping[str, str]) -> dict[str, str]:
+    """The header Prefect's own client would send, from the same settings (the server's auth
+    string first, as Prefect's client prefers it, else a Prefect Cloud key)."""
     if environ.get("PREFECT_API_AUTH_STRING"):
         encoded = base64.b64encode(environ["PREFECT_API_AUTH_STRING"].encode()).decode()
         return {"Authorization": f"Basic {encoded}"}
+    if environ.get("PREFECT_API_KEY"):
+        return {"Authorization": f"Bearer {environ['PREFECT_API_KEY']}"}
     return {}
