@@ -79,8 +79,8 @@ def topology(postgres_database: str, irbot_env: dict[str, str],
            "IRBOT_RUN_LIMIT": "10",
            "PREFECT_FLOWS_HEARTBEAT_FREQUENCY": str(HEARTBEAT_SECONDS)}
     topo = TopologyProcess(workdir, env)
-    topo.start()
     try:
+        topo.start()
         with temporary_settings(updates={PREFECT_API_URL: topo.api_url}):
             # Every backup counted here is one the test asked for, as serve's tests run with
             # IRBOT_AUTO_BACKUP_MINUTES=0 (an operator deletes prefect.yaml's `schedules`).
