@@ -15,6 +15,7 @@ from prefect.client.orchestration import PrefectClient, get_client
 from prefect.client.schemas.objects import StateType
 from prefect.client.schemas.responses import SetStateStatus
 from prefect.deployments.flow_runs import arun_deployment
+from prefect.exceptions import PrefectHTTPStatusError
 
 from tasks.runs import arun_state
 from tasks.state import IncidentState, afind_incident, run_is_final
@@ -87,8 +88,15 @@ class Handoff:
         while True:
             state = await self.run_state(run_id)
             if state == "PAUSED":
-                result = await self.client.resume_flow_run(
-                    UUID(run_id), run_input={"decision": decision, "decided_by": decided_by})
+                try:
+                    result = await self.client.resume_flow_run(
+                        UUID(run_id), run_input={"decision": decision, "decided_by": decided_by})
+                except PrefectHTTPStatusError as exc:
+                    if exc.response.status_code != 409:
+                        raise
+                    # The run takes one input per wait: another click (on another replica,
+                    # say) stored its decision between our read and our resume.
+                    return Resumed.ALREADY_DECIDED
                 if result.status == SetStateStatus.ACCEPT:
                     return Resumed.RESUMED
                 # Rejected: someone resumed it between our read and our resume.

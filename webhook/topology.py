@@ -13,9 +13,12 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
-from collections.abc import Mapping
+import tempfile
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import yaml
 from dotenv import dotenv_values
@@ -109,6 +112,7 @@ class Topology:
 
     def start(self) -> str | None:
         """Everything in order; a reason not to go on, or None when all is up."""
+        began = time.monotonic()
         created = ensure_database(self.database_url)
         say(f"{describe(self.database_url)}{' created' if created else ''}")
         api = self.start_prefect_server()
@@ -116,19 +120,23 @@ class Topology:
         if refused:
             return refused
         limit = str(self.layout.run_limit)
-        self.cli("work-pool", "create", self.pool, "--type", "process", may_exist=True)
-        self.cli("work-pool", "set-concurrency-limit", self.pool, limit)
-        self.cli("deploy", "--all", "--no-prompt", "--prefect-file",
-                 str(self.layout.prefect_file.resolve()))
-        self.cli_python("tasks.runs")
+        prefect = [sys.executable, "-m", "prefect"]
+        run_commands([[*prefect, "work-pool", "create", self.pool, "--type", "process"]],
+                     self.env, may_exist=True)
+        # Independent of each other once the pool exists: side by side, to start sooner.
+        run_commands([[*prefect, "work-pool", "set-concurrency-limit", self.pool, limit],
+                      [*prefect, "deploy", "--all", "--no-prompt", "--prefect-file",
+                       str(self.layout.prefect_file.resolve())],
+                      [sys.executable, "-m", "tasks.runs"]], flow_env(self.env))
         say(f"work pool {self.pool!r}: process, {limit} runs at once; "
             f"deployments from {self.layout.prefect_file}")
-        for i in range(1, self.layout.workers + 1):
-            self.start_worker(i)
-        for i, port in enumerate(self.layout.webhook_ports(), start=1):
-            self.start_webhook(i, port)
-        say(f"up: {self.layout.webhooks} webhooks and {self.layout.workers} workers; "
-            "Ctrl-C stops everything")
+        ready = [self.start_worker(i) for i in range(1, self.layout.workers + 1)]
+        ready += [self.start_webhook(i, port)
+                  for i, port in enumerate(self.layout.webhook_ports(), start=1)]
+        for wait in ready:  # all started at once, each told once healthy
+            wait()
+        say(f"up: {self.layout.webhooks} webhooks and {self.layout.workers} workers, in "
+            f"{time.monotonic() - began:.0f} s; Ctrl-C stops everything")
         return None
 
     def start_prefect_server(self) -> str:
@@ -141,23 +149,10 @@ class Topology:
         say(f"Prefect server: {server.ui_url} (API {server.api_url})")
         return server.api_url
 
-    def cli(self, *args: str, may_exist: bool = False) -> None:
-        self._run([sys.executable, "-m", "prefect", *args], may_exist)
-
-    def cli_python(self, module: str) -> None:
-        self._run([sys.executable, "-m", module], False, env=flow_env(self.env))
-
-    def _run(self, args: list[str], may_exist: bool, env: dict[str, str] | None = None) -> None:
-        """An operator's command; its output when it fails (or says the thing exists)."""
-        done = subprocess.run(args, env=env or self.env, capture_output=True, text=True,
-                              timeout=_CLI_TIMEOUT_SECONDS, check=False)
-        said = done.stdout + done.stderr
-        if done.returncode != 0 and not (may_exist and "already exists" in said):
-            raise RuntimeError(f"{' '.join(args[2:])} failed ({done.returncode}):\n{said}")
-
-    def start_worker(self, number: int) -> None:
+    def start_worker(self, number: int) -> Callable[[], None]:
         """`prefect worker start` in a directory of its own: the flows come from the installed
-        irbot package (prefect.yaml's module entrypoints), not from a checkout."""
+        irbot package (prefect.yaml's module entrypoints), not from a checkout. Returns the
+        wait until it polls the pool."""
         name = f"irbot-worker-{number}"
         workdir = self.home / "irbot-topology" / name
         workdir.mkdir(parents=True, exist_ok=True)
@@ -169,15 +164,49 @@ class Topology:
             f"worker {number}", [sys.executable, "-m", "prefect", "worker", "start", "--pool",
                                  self.pool, "--name", name, "--with-healthcheck"],
             env=env, cwd=workdir, kind="worker")
-        wait_healthy(f"http://127.0.0.1:{health}/health", _START_TIMEOUT_SECONDS, proc)
-        say(f"worker {number} ({name}) polling pool {self.pool!r} from {workdir}")
 
-    def start_webhook(self, number: int, port: int) -> None:
+        def wait() -> None:
+            wait_healthy(f"http://127.0.0.1:{health}/health", _START_TIMEOUT_SECONDS, proc)
+            say(f"worker {number} ({name}) polling pool {self.pool!r} from {workdir}")
+        return wait
+
+    def start_webhook(self, number: int, port: int) -> Callable[[], None]:
+        """A webhook replica; returns the wait until it answers."""
         host = self.layout.host
         proc = self.supervisor.start(f"webhook {number}", webhook_command(host, port, False),
                                      kind="webhook")
-        wait_healthy(f"http://{host}:{port}/health", _START_TIMEOUT_SECONDS, proc)
-        say(f"webhook {number} listening on http://{host}:{port}/slack/events")
+
+        def wait() -> None:
+            wait_healthy(f"http://{host}:{port}/health", _START_TIMEOUT_SECONDS, proc)
+            say(f"webhook {number} listening on http://{host}:{port}/slack/events")
+        return wait
+
+
+def run_commands(commands: list[list[str]], env: dict[str, str], may_exist: bool = False) -> None:
+    """Operators' commands, side by side; fail with the output of one that failed (unless it
+    only says that what it creates already exists, when `may_exist`)."""
+    started: list[tuple[list[str], IO[bytes], subprocess.Popen[bytes]]] = []
+    try:
+        for args in commands:
+            log: IO[bytes] = tempfile.TemporaryFile()
+            try:
+                proc = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT)
+            except BaseException:
+                log.close()
+                raise
+            started.append((args, log, proc))
+        for args, out, proc in started:
+            code = proc.wait(_CLI_TIMEOUT_SECONDS)
+            out.seek(0)
+            said = out.read().decode(errors="replace")
+            if code != 0 and not (may_exist and "already exists" in said):
+                raise RuntimeError(f"{' '.join(args[1:])} failed ({code}):\n{said}")
+    finally:
+        for _, out, proc in started:
+            if proc.poll() is None:  # stopped while starting, or another one failed
+                proc.kill()
+                proc.wait()
+            out.close()
 
 
 def say(line: str) -> None:

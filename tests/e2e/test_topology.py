@@ -57,6 +57,7 @@ from tests.e2e.support_topology import (
 )
 from tests.support import read_transcript
 from webhook.incidents import TTL_SECONDS
+from webhook.replies import ALREADY_DECIDED
 
 # Prefect's minimum: a run gone quiet is marked Crashed 90 s after its last beat.
 HEARTBEAT_SECONDS = 30
@@ -265,6 +266,9 @@ def test_one_incident_through_two_webhooks_and_two_workers(
     archived = [r for r in sandbox.requests("slack")
                 if r.name == "conversations.archive" and r.params.get("channel") == channel]
     assert len(archived) == 1, archived
+    # The click that lost is told so, not shown an error (each replica resumed the same run).
+    said = [answer.get("text") for click in clicks for answer in a.answers(click.response_url)]
+    assert said == [ALREADY_DECIDED], said
     assert_exact_transcript(sandbox, inc)
 
 
