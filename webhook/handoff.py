@@ -15,7 +15,7 @@ from prefect.client.orchestration import PrefectClient, get_client
 from prefect.client.schemas.objects import StateType
 from prefect.client.schemas.responses import SetStateStatus
 from prefect.deployments.flow_runs import arun_deployment
-from prefect.exceptions import PrefectHTTPStatusError
+from prefect.exceptions import ObjectAlreadyExists, PrefectHTTPStatusError
 
 from tasks.runs import arun_state
 from tasks.state import IncidentState, afind_incident, run_is_final
@@ -28,6 +28,7 @@ _RESUME_WAIT_SECONDS = 15.0
 # again: a click meant for it waits that long (the crash seen, the automation, a new process,
 # and the lock's lease when it died holding the lock).
 _HEAL_WAIT_SECONDS = 180.0
+_REGISTER_ATTEMPTS = 3
 
 
 class Resumed(enum.Enum):
@@ -48,7 +49,15 @@ class Handoff:
         client = get_client(httpx_settings={"transport": QuickRetryTransport()})
         await client.__aenter__()
         self._client = client
-        await IncidentState.aregister_type_and_schema(client=client)
+        for attempt in range(1, _REGISTER_ATTEMPTS + 1):
+            try:
+                await IncidentState.aregister_type_and_schema(client=client)
+                break
+            except ObjectAlreadyExists:
+                # Replicas starting together on a new server race to create the block type
+                # (read, then create): the loser's 409 means it exists now; register again.
+                if attempt == _REGISTER_ATTEMPTS:
+                    raise
 
     async def stop(self) -> None:
         if self._client is not None:
