@@ -313,3 +313,104 @@ def page_comment(team: str, requester: str, message: str, dedup: str) -> str:
     """The Jira record (`requester`: a name people can read months later)."""
     return (f"PagerDuty: team {team} paged by {requester}" + (f": {message}" if message else "")
             + f" (dedup key {dedup})")
+
+
+# running the incident: commander, severity, updates, handover
+
+UPDATE_STATUSES = ("investigating", "identified", "monitoring", "resolved")
+_TOPIC_LIMIT = 250  # Slack's limit for a topic; plain text, no formatting
+
+
+def slack_escape(text: str) -> str:
+    """Responder text shown as typed in Slack (no accidental links or mentions)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def incident_topic(case_key: str, case_url: str, severity: str, commander_name: str) -> str:
+    """The channel topic: the case URL first (it must survive), then severity and commander."""
+    head = channel_description(case_key, case_url)
+    tail = " · ".join(p for p in (severity, f"Commander: {commander_name}" if commander_name
+                                  else "") if p)
+    topic = f"{head} · {tail}" if tail else head
+    return topic if len(topic) <= _TOPIC_LIMIT else topic[:_TOPIC_LIMIT - 1] + "…"
+
+
+def commander_notice(commander: str, requested_by: str | None) -> str:
+    if requested_by == commander:
+        return f"<@{commander}> is now the incident commander."
+    return f"<@{commander}> is now the incident commander (named by {who(requested_by)})."
+
+
+def commander_comment(commander: str, requester: str) -> str:
+    """Jira record (`commander`, `requester`: names people can read months later)."""
+    return f"Incident commander: {commander} (named by {requester} in Slack via irbot)."
+
+
+def severity_notice(old: str, new: str, requested_by: str | None) -> str:
+    change = f"from {old} to *{new}*" if old and old != new else f"to *{new}*"
+    return f"Severity changed {change} by {who(requested_by)}."
+
+
+def severity_comment(old: str, new: str, requester: str, priority: str | None) -> str:
+    change = f"from {old} to {new}" if old and old != new else f"to {new}"
+    return (f"Severity changed {change} by {requester} in Slack via irbot."
+            + (f" Jira priority set to {priority}." if priority else ""))
+
+
+def priority_refused(priority: str, case_key: str, reason: str) -> str:
+    return (f"Jira did not accept the priority {priority} on {case_key} ({reason}); the "
+            "severity changed anyway. Set the priority by hand.")
+
+
+def status_label(status: str) -> str:
+    return status.capitalize() if status else "No status yet"
+
+
+def status_update(status: str, summary: str, requested_by: str | None,
+                  case_key: str = "", channel_id: str = "") -> tuple[str, list[dict[str, Any]]]:
+    """An update as posted: in the incident channel, or mirrored (with the case and where it
+    came from) to the executive channel."""
+    where = f" in <#{channel_id}>" if channel_id else ""
+    head = (f"{case_key} status update" if case_key else "Status update") + \
+        f": {status_label(status)}"
+    byline = f"Posted by {who(requested_by)}{where}"
+    body = slack_escape(summary)
+    text = f"{head}. {body} ({byline})"
+    blocks: list[dict[str, Any]] = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": f"*{head}*\n{body}"}},
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": byline}]},
+    ]
+    return text, blocks
+
+
+def update_comment(status: str, summary: str, requester: str) -> str:
+    return f"Status update ({status_label(status)}) by {requester}:\n{summary}"
+
+
+HANDOVER_PARTS = (("known", "What we know"), ("in_progress", "In progress"),
+                  ("actions", "Open actions"))
+
+
+def handover_message(parts: dict[str, str], old: str, new: str,
+                     requested_by: str | None) -> tuple[str, list[dict[str, Any]]]:
+    """The one message a handover posts; `parts` by HANDOVER_PARTS key."""
+    head = f"Handover: <@{new}> takes command from <@{old}>" if old != new else \
+        f"Handover notes: <@{new}> stays in command"
+    sections = [f"*{label}*\n{slack_escape(parts.get(key) or '—')}"
+                for key, label in HANDOVER_PARTS]
+    byline = f"Posted by {who(requested_by)}"
+    text = f"{head}. " + " ".join(f"{label}: {slack_escape(parts.get(key) or '—')}"
+                                  for key, label in HANDOVER_PARTS)
+    blocks: list[dict[str, Any]] = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": f"*{head}*"}},
+        *({"type": "section", "text": {"type": "mrkdwn", "text": s}} for s in sections),
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": byline}]},
+    ]
+    return text, blocks
+
+
+def handover_comment(parts: dict[str, str], old: str, new: str, requester: str) -> str:
+    """Jira record (`old`, `new`, `requester`: names people can read months later)."""
+    lines = [f"Handover by {requester}: incident commander {old} → {new}."]
+    lines += [f"{label}:\n{parts.get(key) or '—'}" for key, label in HANDOVER_PARTS]
+    return "\n\n".join(lines)

@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     IRBOT_MAX_FILE_MB: float = Field(default=10, ge=0)
     IRBOT_TIMELINE_EMOJI: str = "pushpin"
     IRBOT_REDACT_SECRETS: bool = True
+    # Running the incident: the Jira priority name each severity sets, e.g. {"SEV-1": "Highest"}
+    # (a severity not named leaves the priority alone).
+    IRBOT_JIRA_PRIORITIES: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
 
     @field_validator("IRBOT_TIMELINE_EMOJI")
     @classmethod
@@ -119,6 +122,25 @@ class Settings(BaseSettings):
                 raise ValueError('must be a JSON object like {"team": "routing key"}') from None
         return value
 
+    @field_validator("IRBOT_JIRA_PRIORITIES", mode="before")
+    @classmethod
+    def _parse_priorities(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            if not value.strip():
+                return {}
+            try:
+                value = json.loads(value)
+            except ValueError:
+                raise ValueError('must be a JSON object like {"SEV-1": "Highest"}') from None
+        if isinstance(value, dict):
+            # "sev1" and "SEV-1" name the same level, as `/irbot severity` reads them.
+            return {_severity_key(str(k)): v for k, v in value.items()}
+        return value
+
+    def jira_priority(self, severity: str) -> str | None:
+        """The Jira priority name this severity sets, if any."""
+        return self.IRBOT_JIRA_PRIORITIES.get(severity) or None
+
     @property
     def socket_mode(self) -> bool:
         """An app token means Socket Mode: Slack is reached over a WebSocket we open."""
@@ -134,6 +156,13 @@ class Settings(BaseSettings):
 
     def jira_browse_url(self, key: str) -> str:
         return f"{self.JIRA_URL}/browse/{key}"
+
+
+def _severity_key(name: str) -> str:
+    digits = "".join(c for c in name if c.isdigit())
+    if not name.strip().lower().startswith("sev") or digits not in ("1", "2", "3", "4"):
+        raise ValueError(f"names {name!r}, not a severity SEV-1..SEV-4")
+    return f"SEV-{digits}"
 
 
 def load_settings() -> Settings:

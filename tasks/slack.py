@@ -77,6 +77,12 @@ def set_description(client: WebClient, channel_id: str, text: str) -> None:
     client.conversations_setPurpose(channel=channel_id, purpose=text)
 
 
+@task(name="slack-set-topic", **TASK_OPTIONS)
+def set_topic(client: WebClient, channel_id: str, text: str) -> None:
+    """Replace the channel topic (plain text, ≤ 250 chars); the purpose keeps the case link."""
+    client.conversations_setTopic(channel=channel_id, topic=text[:_DESCRIPTION_LIMIT])
+
+
 def _batches(items: list[str], size: int) -> Iterable[list[str]]:
     for start in range(0, len(items), size):
         yield items[start:start + size]

@@ -18,7 +18,8 @@ from tasks.settings import Settings
 from tasks.slack import dm_instead
 from tasks.state import archive_pending, still_closing
 from webhook import replies
-from webhook.commands import parse_command
+from webhook.commands import ROLE_COMMANDS, parse_command
+from webhook.free_text import responder_text
 from webhook.handoff import Handoff, Resumed
 from webhook.incidents import IncidentDirectory
 from webhook.modal import (
@@ -30,6 +31,7 @@ from webhook.modal import (
     submitted_values,
 )
 from webhook.reading import missing, missing_text, run_id_of, text_of, user_of
+from webhook.role_listeners import needs_trigger, refusal, register_role_forms, run_role_command
 
 log = logging.getLogger("irbot.webhook")
 Respond = Callable[..., Awaitable[Any]]
@@ -73,7 +75,7 @@ def register(app: AsyncApp, settings: Settings, handoff: Handoff,
             return
         # Everything but help acts for someone somewhere, and may answer after the ack.
         needed = ("user_id", "channel_id", "response_url") + (
-            ("trigger_id",) if cmd.name == "create" else ())
+            ("trigger_id",) if cmd.name == "create" or needs_trigger(cmd) else ())
         lacking = missing(command, *needed)
         if lacking:
             log.warning("/irbot %s without %s: answered, nothing started", cmd.name,
@@ -89,11 +91,17 @@ def register(app: AsyncApp, settings: Settings, handoff: Handoff,
                 await ack(text=replies.unknown_team(team, settings.pagerduty_teams))
                 return
             await ack()
+            # Plain and masked before it becomes a parameter, a page and a Jira comment.
+            message = responder_text(cmd.args[1], settings.IRBOT_REDACT_SECRETS)
             async with reporting(respond, f"page for {team}"):
                 await handoff.start_run(deployments.PAGE, {
-                    "channel_id": channel, "team": team, "message": cmd.args[1],
+                    "channel_id": channel, "team": team, "message": message,
                     "requested_by": user}, f"page-{trigger}")
                 await respond(text=replies.paging(team), response_type="ephemeral")
+            return
+        refused = refusal(cmd, user)
+        if refused:
+            await ack(text=refused)
             return
         if cmd.name != "create" and incidents.known_not_incident(channel):
             # Known from a moment ago: answer in the ack itself, no I/O at all.
@@ -116,7 +124,10 @@ def register(app: AsyncApp, settings: Settings, handoff: Handoff,
                               response_type="ephemeral")
                 return
             deadline = state.archive_deadline if archive_pending(state, archive_run) else None
-            if cmd.name == "status":
+            if cmd.name in ROLE_COMMANDS:
+                await run_role_command(cmd, state, user, trigger, settings, handoff, client,
+                                       respond)
+            elif cmd.name == "status":
                 await respond(text=replies.status_text(state, deadline), response_type="ephemeral")
             elif cmd.name == "backup":
                 await handoff.start_run(deployments.BACKUP, {
@@ -130,6 +141,8 @@ def register(app: AsyncApp, settings: Settings, handoff: Handoff,
                 await handoff.start_run(deployments.ARCHIVE, {
                     "channel_id": channel, "requested_by": user}, f"archive-{trigger}")
                 await respond(text=replies.ARCHIVE_REQUESTED, response_type="ephemeral")
+
+    register_role_forms(app, settings, handoff, tell_user)
 
     @app.view(CALLBACK_ID)
     async def create_submitted(ack: Any, body: dict[str, Any], view: dict[str, Any],
