@@ -207,3 +207,26 @@ def test_dot_env_in_working_directory_is_read(env: pytest.MonkeyPatch, tmp_path:
     assert isinstance(settings, Settings)
     assert settings.JIRA_ISSUE_TYPE == "Incident"
     assert settings.JIRA_PROJECT == "SEC"
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("", {}),
+        ('{"SEV-1": "Highest"}', {"SEV-1": "Highest"}),
+        ('{"sev1": "Highest", "Sev-2": "High"}', {"SEV-1": "Highest", "SEV-2": "High"}),
+    ],
+)
+def test_jira_priorities(env: pytest.MonkeyPatch, value: str, expected: dict[str, str]) -> None:
+    given(env, {**VALID, "IRBOT_JIRA_PRIORITIES": value})
+    settings = load_settings()
+    assert settings.IRBOT_JIRA_PRIORITIES == expected
+    assert settings.jira_priority("SEV-1") == expected.get("SEV-1")
+    assert settings.jira_priority("SEV-4") is None
+
+
+@pytest.mark.parametrize(("value", "says"),
+                         [("Highest", "JSON object"), ('{"P1": "Highest"}', "not a severity")])
+def test_jira_priorities_refused(env: pytest.MonkeyPatch, value: str, says: str) -> None:
+    message = problem(env, {**VALID, "IRBOT_JIRA_PRIORITIES": value})
+    assert "IRBOT_JIRA_PRIORITIES" in message and says in message
