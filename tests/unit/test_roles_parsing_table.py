@@ -122,3 +122,16 @@ def test_responder_text(text: str, mask: bool, escaped: bool, present: list[str]
         assert part in out
     for part in absent:
         assert part not in out
+
+
+@pytest.mark.parametrize("manifest", ["slack-app-manifest.yaml", "slack-app-manifest.socket.yaml"])
+def test_the_command_is_escaped_so_people_arrive_as_ids(manifest: str) -> None:
+    from pathlib import Path
+
+    import yaml
+
+    path = Path(__file__).resolve().parents[2] / manifest
+    [command] = yaml.safe_load(path.read_text())["features"]["slash_commands"]
+    assert command["should_escape"] is True
+    for name in ROLE_COMMANDS:
+        assert name in command["usage_hint"]
