@@ -433,6 +433,32 @@ class Story:
         self.tl.detail("channel note", self.plain(note["text"]))
         self.show_calls()
 
+    def posted(self, channel: str, needle: str, what: str) -> dict[str, Any]:
+        """irbot's message in `channel` whose text holds `needle`."""
+        return self.wait(lambda: next((m for m in self.sb.messages(channel)
+                                       if needle in str(m.get("text", ""))), None), what)
+
+    def run_the_incident(self) -> None:
+        """Commander → update → handover: each one flow run, one line of the timeline."""
+        self.mark()
+        p, ch = self.people, self.inc.channel
+        self.in_incident("alice", f"commander <@{p['alice']}|alice>")
+        note = self.posted(ch, "is now the incident commander", "the commander notice")
+        self.tl.detail("channel", self.plain(note["text"]))
+        self.in_incident("alice", "update VPN auth restored for 80% of users; watching")
+        mirrored = self.posted(self.inc.exec_channel, "status update", "the mirrored update")
+        self.tl.detail("exec channel", self.plain(mirrored["text"]))
+        reply = self.in_incident("alice", "handover")
+        view = self.driver.opened_view(reply.trigger_id, timeout=WAIT_SECONDS)
+        answer = self.driver.submit(view, form_values(view, {
+            "known": "Expired IdP certificate", "in_progress": "Rolling out the new one",
+            "actions": "Post-mortem on Monday", "next_commander": p["bob"]}), p["alice"])
+        if answer.status != 200 or answer.body not in ("", {}):
+            raise DemoFailed(f"the handover form was refused: {answer.status} {answer.body}")
+        handover = self.posted(ch, "takes command", "the handover message")
+        self.tl.detail("channel", self.plain(handover["text"]))
+        self.show_calls()
+
     def status(self) -> None:
         reply = self.in_incident("bob", "status")
         self.tl.detail("answer", self.plain(self.answer(reply, "the status answer")))
@@ -555,11 +581,13 @@ def play(story: Story, socket_mode: bool = False) -> None:
         story.socket_refresh()
     say("── e. page a team")
     story.page()
-    say("── f. status")
+    say("── f. run the incident: commander, update, handover")
+    story.run_the_incident()
+    say("── g. status")
     story.status()
-    say("── g. archive, cancelled")
+    say("── h. archive, cancelled")
     cancelled = story.archive_cancelled()
-    say(f"── h. archive at the deadline ({ARCHIVE_DELAY_SECONDS} s), irbot restarted meanwhile")
+    say(f"── i. archive at the deadline ({ARCHIVE_DELAY_SECONDS} s), irbot restarted meanwhile")
     story.archive_for_real(cancelled)
     story.prefect_runs()
 

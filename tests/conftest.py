@@ -28,6 +28,8 @@ os.environ.update(prefect_env({}, **{
 
 SIGNING_SECRET = "test-signing-secret-0123456789"
 ARCHIVE_DELAY_SECONDS = 20  # long enough that a loaded machine suspends the run before it
+# `/irbot severity` sets the Jira priority for these (tests/e2e/test_roles.py).
+JIRA_PRIORITIES = '{"SEV-1": "Highest", "SEV-2": "High"}'
 IRBOT_VARS = tuple(Settings.model_fields)  # every variable irbot reads
 
 
@@ -110,6 +112,7 @@ def settings_env(irbot_env: dict[str, str], prefect_api: str,
 def serve_process(irbot_env: dict[str, str], prefect_api: str) -> Iterator[ServeProcess]:
     """The session's one `irbot serve`."""
     serve = ServeProcess({**os.environ, **irbot_env, "IRBOT_RUN_LIMIT": "30",
+                          "IRBOT_JIRA_PRIORITIES": JIRA_PRIORITIES,
                           "PREFECT_LOGGING_LEVEL": "INFO"}, _HOME / "irbot-serve.log", timeout=90)
     try:
         serve.start()
