@@ -399,8 +399,8 @@ def handover_message(parts: dict[str, str], old: str, new: str,
     sections = [f"*{label}*\n{slack_escape(parts.get(key) or '—')}"
                 for key, label in HANDOVER_PARTS]
     byline = f"Posted by {who(requested_by)}"
-    text = f"{head}. " + " ".join(f"{label}: {slack_escape(parts.get(key) or '—')}"
-                                  for key, label in HANDOVER_PARTS)
+    text = f"{head}. " + " · ".join(f"{label}: {slack_escape(parts.get(key) or '—')}"
+                                    for key, label in HANDOVER_PARTS)
     blocks: list[dict[str, Any]] = [
         {"type": "section", "text": {"type": "mrkdwn", "text": f"*{head}*"}},
         *({"type": "section", "text": {"type": "mrkdwn", "text": s}} for s in sections),
