@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shlex
 from dataclasses import dataclass, field
 
@@ -11,14 +12,25 @@ SUBCOMMANDS = {
     "page": "page an on-call team through PagerDuty",
     "status": "show this incident's case, severity, last backup and pending archive",
     "archive": "archive this incident channel after a final backup (can be cancelled)",
+    "contain": "network-contain a host in CrowdStrike Falcon (the commander confirms)",
+    "lift": "lift a host's network containment in CrowdStrike Falcon (the commander confirms)",
     "help": "list these commands",
 }
 
 
-USAGE = {"page": "<team> [message]"}  # the arguments of subcommands that take some
+# The arguments of subcommands that take some.
+USAGE = {"page": "<team> [message]", "contain": "<hostname>", "lift": "<hostname>"}
 # Far above any real command, and low enough that splitting it stays cheap: shlex takes ~75 ms
 # for 40,000 characters and seconds for 400,000, while Slack waits 3 s for the answer.
 MAX_TEXT_CHARS = 4000
+
+
+HOST_COMMANDS = ("contain", "lift")
+# What Falcon calls a hostname (letters, digits, dot, dash, underscore): nothing else may reach
+# the FQL filter `hostname:'NAME'`, where a quote would change the query.
+_HOSTNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,252}")
+# With escaping on, Slack turns a typed `web-01.example.com` into a link: <http://x|x> or <http://x>.
+_SLACK_LINK = re.compile(r"<https?://([^|>]*)(?:\|([^>]*))?>")
 
 
 @dataclass(frozen=True)
@@ -43,6 +55,8 @@ def parse_command(text: str) -> Command:
     name = head.lower()
     if name not in SUBCOMMANDS:
         return Command("help", problem=f"I don't know `{head[:40]}`.")
+    if name in HOST_COMMANDS:
+        return _host_command(name, rest)
     if name != "page":
         return Command(name, rest.split())
     try:
@@ -52,3 +66,22 @@ def parse_command(text: str) -> Command:
     if not words or not words[0].strip():
         return Command("page", problem="Name the team to page: `/irbot page <team> [message]`.")
     return Command("page", [words[0].lower(), " ".join(words[1:])])
+
+
+def hostname_ok(host: str) -> bool:
+    return _HOSTNAME.fullmatch(host) is not None
+
+
+def _host_command(name: str, rest: str) -> Command:
+    """`contain <hostname>` / `lift <hostname>`: one hostname, exactly."""
+    words = rest.split()
+    usage = f"`/irbot {name} <hostname>`"
+    if len(words) != 1:
+        return Command(name, problem=f"Name one host: {usage}, e.g. `/irbot {name} web-01`.")
+    link = _SLACK_LINK.fullmatch(words[0])
+    host = (link.group(2) or link.group(1)) if link else words[0]
+    host = host.rstrip("/")
+    if not hostname_ok(host):
+        return Command(name, problem=f"`{words[0][:60]}` is not a hostname (letters, digits, "
+                       f"`.`, `-` and `_` only): {usage}.")
+    return Command(name, [host])
