@@ -440,14 +440,14 @@ def falcon_forbidden(status: int) -> str:
 
 
 def falcon_throttled(attempts: int) -> str:
-    return (f"Falcon is rate-limiting irbot (HTTP 429) and still was after {attempts} "
-            "attempts. Nothing was changed; try again in a minute.")
+    return (f"Falcon is rate-limiting irbot (HTTP 429) and still was after "
+            f"{count(attempts, 'attempt')}. Nothing was changed; try again in a minute.")
 
 
 def falcon_unavailable(status: int, attempts: int) -> str:
     what = f"HTTP {status}" if status else "no answer"
-    return (f"Falcon is not answering ({what}) after {attempts} attempts. Nothing was changed; "
-            "try again shortly.")
+    return (f"Falcon is not answering ({what}) after {count(attempts, 'attempt')}. Nothing was "
+            "changed; try again shortly.")
 
 
 def falcon_rejected(status: int, detail: str) -> str:

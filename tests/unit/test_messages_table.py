@@ -365,6 +365,8 @@ def test_host_card_shows_what_falcon_found_with_two_buttons() -> None:
          "was after 4 attempts. Nothing was changed; try again in a minute."),
         (lambda m: m.falcon_unavailable(502, 4), "Falcon is not answering (HTTP 502) after 4 "
          "attempts. Nothing was changed; try again shortly."),
+        (lambda m: m.falcon_unavailable(0, 1), "Falcon is not answering (no answer) after 1 "
+         "attempt. Nothing was changed; try again shortly."),
     ],
 )
 def test_containment_texts(built: Any, expected: str) -> None:
