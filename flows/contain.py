@@ -86,11 +86,13 @@ def _handle(action: Action, channel_id: str, hostname: str, requested_by: str | 
     steps = _Steps(slack, state, hostname)
     if decision is None:
         return _lookup(steps, action, requested_by)
-    if decision == "cancel" or not device_id:
+    if decision == "cancel":
         text = messages.host_cancelled(action, hostname, messages.who(decided_by))
         _close_card(steps, card_ts, text)
         steps.record(messages.host_cancelled(action, hostname, steps.name(decided_by)))
         return {"outcome": "cancelled", "decided_by": decided_by}
+    if decision != "confirm":
+        raise ValueError(f"decision must be confirm or cancel, not {decision!r}")
     return _act(steps, action, device_id, decided_by, card_ts)
 
 
@@ -120,15 +122,17 @@ def _lookup(steps: _Steps, action: Action, requested_by: str | None) -> dict[str
     return {"outcome": "awaiting_confirmation", "device_id": device}
 
 
-def _act(steps: _Steps, action: Action, device_id: str, decided_by: str | None,
+def _act(steps: _Steps, action: Action, device_id: str | None, decided_by: str | None,
          card_ts: str | None) -> dict[str, Any]:
-    """The confirmed request: Falcon acts, the channel and the case hear how it went."""
+    """The confirmed request: Falcon acts, the channel and the case hear how it went. (Without
+    a device id, an operator's run from Prefect: the host is looked up by name first.)"""
     hostname = steps.hostname
     _close_card(steps, card_ts, messages.host_confirmed(action, hostname,
                                                         messages.who(decided_by)))
     steps.record(messages.host_confirmed(action, hostname, steps.name(decided_by)))
     try:
         hosts = falcon_client()
+        device_id = device_id or str(falcon_tasks.find_host(hosts, hostname)["device_id"])
         falcon_tasks.request_action(hosts, action, device_id)
         status = falcon_tasks.settled_status(hosts, action, device_id, SETTLE_WAIT_SECONDS)
     except IrbotError as exc:

@@ -159,3 +159,15 @@ def test_refused_credentials_are_not_retried(sandbox: Any, inc: dict[str, str],
     assert [r.status for r in falcon_calls(sandbox, QUERY, queries)] == [401]
     assert any("Falcon refused irbot's API client (HTTP 401)" in t
                for t in texts(sandbox, inc["channel_id"]))
+
+
+def test_an_operator_lifts_from_prefect_without_a_card(sandbox: Any, inc: dict[str, str]) -> None:
+    """`prefect deployment run lift-incident/lift --param decision=confirm …`: by name."""
+    host = unique("op")
+    device = sandbox.add_host(host, status="contained")
+    outcome = run("lift", inc["channel_id"], host, decision="confirm")
+    assert outcome == {"outcome": "done", "status": "normal", "decided_by": None}
+    assert [a["action"] for a in sandbox.falcon_actions() if a["device_id"] == device] == [
+        "lift_containment"]
+    assert "An operator (from Prefect) confirmed: asking CrowdStrike Falcon to lift " \
+           f"containment of `{host}`…" in texts(sandbox, inc["channel_id"])
