@@ -327,6 +327,11 @@ _STATUS_WORDS = {"normal": "not contained", "contained": "contained",
                  "lift_containment_pending": "lift of containment pending"}
 
 
+def _subject(person: str) -> str:
+    """A sentence's subject: our own phrases capitalised, people's names as they spell them."""
+    return _sentence(person) if person == OPERATOR else person
+
+
 def containment_status(status: str) -> str:
     """Falcon's device status in words."""
     return _STATUS_WORDS.get(status, status or "unknown")
@@ -355,7 +360,7 @@ def host_card(action: str, requested_by: str | None, host: dict[str, Any],
               value: str) -> tuple[str, list[dict[str, Any]]]:
     """What Falcon found, with the confirm / Cancel buttons (the buttons carry `value`)."""
     verb, label, _ = HOST_ACTIONS[action]
-    text = (f"{_sentence(who(requested_by))} asked to {verb} a host. CrowdStrike Falcon found "
+    text = (f"{_subject(who(requested_by))} asked to {verb} a host. CrowdStrike Falcon found "
             f"{host_summary(host, falcon_time(str(host.get('last_seen') or '')))}. The incident "
             f"commander or an allowed responder can confirm.")
     blocks: list[dict[str, Any]] = [
@@ -396,12 +401,12 @@ def lookup_failed(action: str, hostname: str, reason: str) -> str:
 
 
 def host_confirmed(action: str, hostname: str, decider: str) -> str:
-    return (f"{_sentence(decider)} confirmed: asking CrowdStrike Falcon to "
+    return (f"{_subject(decider)} confirmed: asking CrowdStrike Falcon to "
             f"{HOST_ACTIONS[action][0]} `{hostname}`…")
 
 
 def host_cancelled(action: str, hostname: str, decider: str) -> str:
-    return (f"{_sentence(decider)} cancelled: `{hostname}` was not changed "
+    return (f"{_subject(decider)} cancelled: `{hostname}` was not changed "
             f"(no {'containment' if action == 'contain' else 'lift'} was requested).")
 
 
@@ -423,7 +428,7 @@ def containment_comment(hostname: str, step: str) -> str:
 
 
 def lookup_comment(action: str, hostname: str, requester: str, host: dict[str, Any]) -> str:
-    return (f"{_sentence(requester)} asked via Slack to {HOST_ACTIONS[action][0]} this host. "
+    return (f"{_subject(requester)} asked via Slack to {HOST_ACTIONS[action][0]} this host. "
             f"Falcon found device {host.get('device_id', '?')}: "
             f"{host_summary(host, str(host.get('last_seen') or ''))}. Awaiting confirmation.")
 

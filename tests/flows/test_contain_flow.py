@@ -86,7 +86,7 @@ def test_lookup_card_then_the_commander_contains(sandbox: Any, inc: dict[str, st
     assert all(b["type"] != "actions" for b in closed["blocks"])
     assert f"CrowdStrike Falcon reports `{host}` contained." in texts(sandbox, ch)
     recorded = comments(sandbox, key)
-    assert any(f"[CrowdStrike Falcon · {host}] Ann Flow ({crew['ann']}) confirmed" in c
+    assert any(f"[CrowdStrike Falcon · {host}] ann ({crew['ann']}) confirmed" in c
                for c in recorded)
     assert any(f"reports `{host}` contained. (device {device})" in c for c in recorded)
 

@@ -341,6 +341,11 @@ def test_host_card_shows_what_falcon_found_with_two_buttons() -> None:
          "`web-01` is already containment pending in CrowdStrike Falcon: nothing to contain."),
         (lambda m: m.host_confirmed("contain", "web-01", "<@U2>"),
          "<@U2> confirmed: asking CrowdStrike Falcon to contain `web-01`…"),
+        (lambda m: m.host_confirmed("lift", "web-01", "van der Berg (U3)"),
+         "van der Berg (U3) confirmed: asking CrowdStrike Falcon to lift containment of "
+         "`web-01`…"),  # a name stays as its owner spells it
+        (lambda m: m.host_confirmed("contain", "web-01", m.OPERATOR),
+         "An operator (from Prefect) confirmed: asking CrowdStrike Falcon to contain `web-01`…"),
         (lambda m: m.host_cancelled("lift", "web-01", "Bob (U2)"),
          "Bob (U2) cancelled: `web-01` was not changed (no lift was requested)."),
         (lambda m: m.host_done("contain", "web-01", "contained"),
