@@ -11,6 +11,7 @@ from flows.archive import archive_incident, cancellation_trigger
 from flows.autobackup import autobackup_incidents
 from flows.backup import backup_incident
 from flows.commander import commander_incident
+from flows.contain import contain_host, lift_containment
 from flows.create import create_incident
 from flows.handover import handover_incident
 from flows.page import page_team
@@ -21,8 +22,10 @@ from tasks.deployments import (
     AUTOBACKUP,
     BACKUP,
     COMMANDER,
+    CONTAIN,
     CREATE,
     HANDOVER,
+    LIFT,
     PAGE,
     SEVERITY,
     UPDATE,
@@ -49,6 +52,8 @@ def deployments(auto_backup_minutes: int | None = None) -> list[Any]:
         severity_incident.to_deployment(name=name_of(SEVERITY)),
         update_incident.to_deployment(name=name_of(UPDATE)),
         handover_incident.to_deployment(name=name_of(HANDOVER)),
+        contain_host.to_deployment(name=name_of(CONTAIN)),
+        lift_containment.to_deployment(name=name_of(LIFT)),
         page_team.to_deployment(name=name_of(PAGE)),
     ]
 

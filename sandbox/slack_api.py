@@ -27,6 +27,7 @@ METHODS: dict[str, Method] = {
     "auth.test": slack_users.auth_test,
     "users.info": slack_users.users_info,
     "users.list": slack_users.users_list,
+    "usergroups.users.list": slack_users.usergroup_members,
     "conversations.create": slack_conversations.create,
     "conversations.info": slack_conversations.info,
     "conversations.list": slack_conversations.list_,

@@ -19,8 +19,8 @@ HANDOVER = "handover-incident/handover"
 REMIND = "remind-incident/remind"
 CONTAIN = "contain-incident/contain"
 LIFT = "lift-incident/lift"
-ALL = (CREATE, BACKUP, AUTOBACKUP, ARCHIVE, PAGE, COMMANDER, SEVERITY, UPDATE, HANDOVER)
-# REMIND, CONTAIN and LIFT join ALL as they are served.
+ALL = (CREATE, BACKUP, AUTOBACKUP, ARCHIVE, PAGE, COMMANDER, SEVERITY, UPDATE, HANDOVER,
+       CONTAIN, LIFT)  # REMIND joins ALL when it is served
 
 
 def flow_of(deployment: str) -> str:

@@ -414,3 +414,147 @@ def handover_comment(parts: dict[str, str], old: str, new: str, requester: str) 
     lines = [f"Handover by {requester}: incident commander {old} → {new}."]
     lines += [f"{label}:\n{parts.get(key) or '—'}" for key, label in HANDOVER_PARTS]
     return "\n\n".join(lines)
+
+
+# --- Containment through CrowdStrike Falcon (`/irbot contain`, `/irbot lift`) ---------------
+
+CONTAIN_CONFIRM_ACTION = "irbot_contain_confirm"
+CONTAIN_CANCEL_ACTION = "irbot_contain_cancel"
+# Per action: (verb, the button's label, the status that means it is done already).
+HOST_ACTIONS = {"contain": ("contain", "Contain", "contained"),
+                "lift": ("lift containment of", "Lift", "normal")}
+_STATUS_WORDS = {"normal": "not contained", "contained": "contained",
+                 "containment_pending": "containment pending",
+                 "lift_containment_pending": "lift of containment pending"}
+
+
+def _subject(person: str) -> str:
+    """A sentence's subject: our own phrases capitalised, people's names as they spell them."""
+    return _sentence(person) if person == OPERATOR else person
+
+
+def containment_status(status: str) -> str:
+    """Falcon's device status in words."""
+    return _STATUS_WORDS.get(status, status or "unknown")
+
+
+def host_summary(host: dict[str, Any], last_seen: str) -> str:
+    """`web-01` · Ubuntu 24.04 (Linux) · last seen … · not contained (the platform only when
+    the OS version does not already say it)."""
+    os_name = str(host.get("os_version") or "").strip()
+    platform = str(host.get("platform_name") or "")
+    if platform and platform not in os_name:
+        os_name = f"{os_name} ({platform})" if os_name else platform
+    return (f"`{host.get('hostname', '?')}` · {os_name or 'unknown OS'} · last seen "
+            f"{last_seen or 'never'} · {containment_status(str(host.get('status') or ''))}")
+
+
+def falcon_time(value: str) -> str:
+    """Falcon's ISO time (`2026-01-01T00:00:00Z`) for Slack readers; as given if unreadable."""
+    try:
+        return slack_time(datetime.fromisoformat(value.replace("Z", "+00:00")))
+    except ValueError:
+        return value
+
+
+def host_card(action: str, requested_by: str | None, host: dict[str, Any],
+              value: str) -> tuple[str, list[dict[str, Any]]]:
+    """What Falcon found, with the confirm / Cancel buttons (the buttons carry `value`)."""
+    verb, label, _ = HOST_ACTIONS[action]
+    text = (f"{_subject(who(requested_by))} asked to {verb} a host. CrowdStrike Falcon found "
+            f"{host_summary(host, falcon_time(str(host.get('last_seen') or '')))}. The incident "
+            f"commander or an allowed responder can confirm.")
+    blocks: list[dict[str, Any]] = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": text}},
+        {"type": "actions", "block_id": "irbot_contain", "elements": [
+            {"type": "button", "action_id": CONTAIN_CONFIRM_ACTION, "style": "danger",
+             "text": {"type": "plain_text", "text": label}, "value": value},
+            {"type": "button", "action_id": CONTAIN_CANCEL_ACTION,
+             "text": {"type": "plain_text", "text": "Cancel"}, "value": value},
+        ]},
+    ]
+    return text, blocks
+
+
+def host_card_outcome(text: str) -> tuple[str, list[dict[str, Any]]]:
+    """The card once decided: same place, no buttons."""
+    return text, [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
+
+
+def host_already(action: str, hostname: str, status: str) -> str:
+    return (f"`{hostname}` is already {containment_status(status)} in CrowdStrike Falcon: "
+            f"nothing to {HOST_ACTIONS[action][0].split()[0]}.")
+
+
+def host_not_found(hostname: str) -> str:
+    return (f"CrowdStrike Falcon has no host named `{hostname}`. Check the name (Falcon's "
+            "hostname, without the domain if Falcon shows none).")
+
+
+def hosts_ambiguous(hostname: str, device_ids: list[str]) -> str:
+    shown = ", ".join(f"`{d}`" for d in device_ids[:5])
+    return (f"CrowdStrike Falcon has {len(device_ids)} hosts named `{hostname}` ({shown}), so "
+            "irbot will not guess which one: act on it in the Falcon console.")
+
+
+def lookup_failed(action: str, hostname: str, reason: str) -> str:
+    return f"Could not look up `{hostname}` to {HOST_ACTIONS[action][0]} it: {reason}"
+
+
+def host_confirmed(action: str, hostname: str, decider: str) -> str:
+    return (f"{_subject(decider)} confirmed: asking CrowdStrike Falcon to "
+            f"{HOST_ACTIONS[action][0]} `{hostname}`…")
+
+
+def host_cancelled(action: str, hostname: str, decider: str) -> str:
+    return (f"{_subject(decider)} cancelled: `{hostname}` was not changed "
+            f"(no {'containment' if action == 'contain' else 'lift'} was requested).")
+
+
+def host_done(action: str, hostname: str, status: str) -> str:
+    done = HOST_ACTIONS[action][2]
+    if status == done:
+        return f"CrowdStrike Falcon reports `{hostname}` {containment_status(status)}."
+    return (f"CrowdStrike Falcon accepted the request; `{hostname}` is "
+            f"{containment_status(status)} (the sensor completes it when it next checks in).")
+
+
+def host_action_failed(action: str, hostname: str, reason: str) -> str:
+    return f"CrowdStrike Falcon did not {HOST_ACTIONS[action][0]} `{hostname}`: {reason}"
+
+
+def containment_comment(hostname: str, step: str) -> str:
+    """A Jira comment for one containment step (names, never Slack mentions)."""
+    return f"[CrowdStrike Falcon · {hostname}] {step}"
+
+
+def lookup_comment(action: str, hostname: str, requester: str, host: dict[str, Any]) -> str:
+    return (f"{_subject(requester)} asked via Slack to {HOST_ACTIONS[action][0]} this host. "
+            f"Falcon found device {host.get('device_id', '?')}: "
+            f"{host_summary(host, str(host.get('last_seen') or ''))}. Awaiting confirmation.")
+
+
+# Falcon's refusals and outages, for responders (tasks/falcon.py maps its answers to these).
+def falcon_auth_refused(status: int) -> str:
+    return (f"Falcon refused irbot's API client (HTTP {status}). Whoever runs irbot should "
+            "check FALCON_CLIENT_ID / FALCON_CLIENT_SECRET and FALCON_BASE_URL (`irbot check`).")
+
+
+def falcon_forbidden(status: int) -> str:
+    return (f"Falcon refused this (HTTP {status}): irbot's API client lacks the Hosts scope "
+            "(read and write). Whoever runs irbot can add it in Falcon's API clients page.")
+
+
+def falcon_throttled(attempts: int) -> str:
+    return (f"Falcon is rate-limiting irbot (HTTP 429) and still was after "
+            f"{count(attempts, 'attempt')}. Nothing was changed; try again in a minute.")
+
+
+def falcon_unavailable(status: int, attempts: int) -> str:
+    what = f"HTTP {status}" if status else "no answer"
+    return (f"Falcon is not answering ({what}) after {count(attempts, 'attempt')}. Nothing was "
+            "changed; try again shortly.")
+
+
+def falcon_rejected(status: int, detail: str) -> str:
+    return f"Falcon rejected the request (HTTP {status}: {detail[:200] or 'no detail'})."

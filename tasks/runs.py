@@ -24,8 +24,10 @@ from tasks.deployments import (
     ARCHIVE,
     BACKUP,
     COMMANDER,
+    CONTAIN,
     CREATE,
     HANDOVER,
+    LIFT,
     PAGE,
     SEVERITY,
     UPDATE,
@@ -33,8 +35,10 @@ from tasks.deployments import (
 )
 
 # The automations match runs of these flows only (not the schedule's: its next firing is soon).
+# A re-run of a containment run repeats nothing: its posts and comments are keyed, and a
+# repeated Falcon request first looks whether the host already moved (tasks/falcon.py).
 FLOW_NAMES = tuple(flow_of(d) for d in (CREATE, BACKUP, ARCHIVE, PAGE, COMMANDER, SEVERITY,
-                                        UPDATE, HANDOVER))
+                                        UPDATE, HANDOVER, CONTAIN, LIFT))
 HEAL_AUTOMATION = "irbot: re-run crashed runs"
 ZOMBIE_AUTOMATION = "irbot: crash runs that stopped sending heartbeats"
 MAX_CRASHES = 3

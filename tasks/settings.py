@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from functools import lru_cache
 from typing import Annotated, Any
 
@@ -10,6 +11,8 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 # Values copied from a template and never replaced; refusing them beats a confusing 401 later.
+# IRBOT_CONTAIN_ALLOWED's entries: a user id (U…, or W… in Enterprise Grid) or a user group (S…).
+_CONTAIN_ID = re.compile(r"[UWS][A-Z0-9]{2,40}")
 _PLACEHOLDERS = {"", "changeme", "change-me", "xoxb-your-token", "your-signing-secret", "todo",
                  "xxx"}
 
@@ -47,10 +50,14 @@ class Settings(BaseSettings):
     IRBOT_SOCKET_IDLE_SECONDS: int = Field(default=900, ge=0)
     # Socket Mode: an app-level token (xapp-…, scope connections:write) instead of a public URL.
     SLACK_APP_TOKEN: SecretStr | None = None
-    # CrowdStrike Falcon (optional): OAuth2 client credentials; only `irbot check` uses them yet.
+    # CrowdStrike Falcon (optional): OAuth2 client credentials for `/irbot contain` and `lift`;
+    # without both, those commands answer that containment is not configured.
     FALCON_CLIENT_ID: str | None = None
     FALCON_CLIENT_SECRET: SecretStr | None = None
     FALCON_BASE_URL: str = "https://api.crowdstrike.com"
+    # Who may confirm a containment besides the incident commander: Slack user ids (U…/W…) and
+    # user-group ids (S…), comma-separated or a JSON list. Empty: the commander alone.
+    IRBOT_CONTAIN_ALLOWED: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # The transcript: automatic backups (0 = off), files attached up to this size, the emoji
     # that puts a message on the timeline, and secrets masked before anything leaves Slack.
     IRBOT_AUTO_BACKUP_MINUTES: int = Field(default=30, ge=0)
@@ -140,6 +147,33 @@ class Settings(BaseSettings):
     def jira_priority(self, severity: str) -> str | None:
         """The Jira priority name this severity sets, if any."""
         return self.IRBOT_JIRA_PRIORITIES.get(severity) or None
+
+    @field_validator("IRBOT_CONTAIN_ALLOWED", mode="before")
+    @classmethod
+    def _parse_allowed(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                try:
+                    value = json.loads(text)
+                except ValueError:
+                    raise ValueError('must be Slack ids, comma-separated or a JSON list like '
+                                     '["U0123", "S0456"]') from None
+            else:
+                value = [part for part in text.split(",")]
+        if not isinstance(value, list):
+            raise ValueError("must be Slack ids, comma-separated or a JSON list")
+        ids = [str(part).strip() for part in value if str(part).strip()]
+        wrong = [i for i in ids if not _CONTAIN_ID.fullmatch(i)]
+        if wrong:
+            raise ValueError(f"holds {', '.join(repr(w[:20]) for w in wrong[:3])}: expected user "
+                             "ids (U…, W…) or user-group ids (S…)")
+        return list(dict.fromkeys(ids))
+
+    @property
+    def falcon_configured(self) -> bool:
+        """Containment needs both halves of Falcon's client credentials."""
+        return self.FALCON_CLIENT_ID is not None and self.FALCON_CLIENT_SECRET is not None
 
     @property
     def socket_mode(self) -> bool:

@@ -18,7 +18,8 @@ from tasks.settings import Settings
 from tasks.slack import dm_instead
 from tasks.state import archive_pending, still_closing
 from webhook import replies
-from webhook.commands import ROLE_COMMANDS, parse_command
+from webhook.commands import HOST_COMMANDS, ROLE_COMMANDS, parse_command
+from webhook.containment import start_lookup
 from webhook.free_text import responder_text
 from webhook.handoff import Handoff, Resumed
 from webhook.incidents import IncidentDirectory
@@ -103,6 +104,9 @@ def register(app: AsyncApp, settings: Settings, handoff: Handoff,
         if refused:
             await ack(text=refused)
             return
+        if cmd.name in HOST_COMMANDS and (cmd.problem or not settings.falcon_configured):
+            await ack(text=cmd.problem or replies.CONTAIN_NOT_CONFIGURED)
+            return
         if cmd.name != "create" and incidents.known_not_incident(channel):
             # Known from a moment ago: answer in the ack itself, no I/O at all.
             await ack(text=replies.closed_or_unknown(channel_name, cmd.name))
@@ -141,6 +145,9 @@ def register(app: AsyncApp, settings: Settings, handoff: Handoff,
                 await handoff.start_run(deployments.ARCHIVE, {
                     "channel_id": channel, "requested_by": user}, f"archive-{trigger}")
                 await respond(text=replies.ARCHIVE_REQUESTED, response_type="ephemeral")
+            elif cmd.name in HOST_COMMANDS:
+                await start_lookup(handoff, cmd.name, cmd.args[0], channel, user, trigger)
+                await respond(text=replies.looking_up(cmd.args[0]), response_type="ephemeral")
 
     register_role_forms(app, settings, handoff, tell_user)
 

@@ -149,3 +149,34 @@ HANDOVER_REQUESTED = "Posting your handover… I'll tell the channel."
 
 def form_not_opened_for(what: str, slack_error: object) -> str:
     return f"Could not open the {what} form (`{slack_error}`). Please run `/irbot {what}` again."
+
+
+# --- Containment (`/irbot contain`, `/irbot lift` and the card's buttons) --------------------
+
+CONTAIN_NOT_CONFIGURED = ("Containment is not configured: irbot has no CrowdStrike Falcon API "
+                          "client (FALCON_CLIENT_ID and FALCON_CLIENT_SECRET). Whoever runs irbot "
+                          "can set them; nothing was looked up.")
+HOST_BUTTON_UNREADABLE = ("This button does not name a host irbot can act on, so your click "
+                          "changed nothing.")
+
+
+def looking_up(hostname: str) -> str:
+    return (f"Looking `{hostname}` up in CrowdStrike Falcon… I'll post what I find in this "
+            "channel, with buttons to confirm.")
+
+
+def not_allowed_to_confirm(commander: str, verb: str) -> str:
+    """Why a click on Contain / Lift did nothing."""
+    return (f"Only the incident commander (<@{commander}>) or people listed in "
+            f"IRBOT_CONTAIN_ALLOWED can confirm this {verb}, so your click changed nothing. "
+            "Ask the commander to press it.")
+
+
+def not_allowed_to_cancel(commander: str) -> str:
+    return (f"Only whoever asked, the incident commander (<@{commander}>) or people listed in "
+            "IRBOT_CONTAIN_ALLOWED can cancel this, so your click changed nothing.")
+
+
+def host_already_decided(decided_by: str, decision: str) -> str:
+    what = "cancelled" if decision == "cancel" else "confirmed"
+    return f"<@{decided_by}> already {what} this; your click changed nothing."

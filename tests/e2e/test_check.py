@@ -179,9 +179,15 @@ def test_a_bot_token_slack_refuses(own_sandbox: Sandbox, clean: pytest.MonkeyPat
 
 
 def test_falcon_half_configured(own_sandbox: Sandbox, clean: pytest.MonkeyPatch) -> None:
-    code, out = in_process(clean, irbot_settings(own_sandbox, 10), FALCON_CLIENT_ID="abc123")
+    code, out = in_process(clean, irbot_settings(own_sandbox, 10), FALCON_CLIENT_ID="abc123",
+                           FALCON_CLIENT_SECRET="")
     assert code == 1 and failed(out) == ["Falcon API client"], out
     assert "FALCON_CLIENT_SECRET is not set" in out
+    code, out = in_process(clean, irbot_settings(own_sandbox, 10),
+                           FALCON_CLIENT_SECRET="not-the-secret")
+    assert code == 1 and failed(out) == ["Falcon API client"], out
+    assert "Falcon refused FALCON_CLIENT_ID / FALCON_CLIENT_SECRET (HTTP 401)" in out
+    assert "not-the-secret" not in out
 
 
 def test_missing_settings_are_named(clean: pytest.MonkeyPatch) -> None:
