@@ -12,7 +12,8 @@ from flows.autobackup import autobackup_incidents
 from flows.backup import backup_incident
 from flows.create import create_incident
 from flows.page import page_team
-from tasks.deployments import ARCHIVE, AUTOBACKUP, BACKUP, CREATE, PAGE, name_of
+from flows.remind import remind_incident
+from tasks.deployments import ARCHIVE, AUTOBACKUP, BACKUP, CREATE, PAGE, REMIND, name_of
 from tasks.runs import ensure_heal_automation, ensure_zombie_automation
 from tasks.settings import Settings, get_settings
 from tasks.state import register_block_type
@@ -30,6 +31,7 @@ def deployments(auto_backup_minutes: int | None = None) -> list[Any]:
         backup_incident.to_deployment(name=name_of(BACKUP)),
         autobackup_incidents.to_deployment(name=name_of(AUTOBACKUP), interval=every),
         archive_incident.to_deployment(name=name_of(ARCHIVE), triggers=[cancellation_trigger()]),
+        remind_incident.to_deployment(name=name_of(REMIND)),
         page_team.to_deployment(name=name_of(PAGE)),
     ]
 

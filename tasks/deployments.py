@@ -19,7 +19,7 @@ HANDOVER = "handover-incident/handover"
 REMIND = "remind-incident/remind"
 CONTAIN = "contain-incident/contain"
 LIFT = "lift-incident/lift"
-ALL = (CREATE, BACKUP, AUTOBACKUP, ARCHIVE, PAGE)  # grows as each of the above is served
+ALL = (CREATE, BACKUP, AUTOBACKUP, ARCHIVE, PAGE, REMIND)  # grows as each of the above is served
 
 
 def flow_of(deployment: str) -> str:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import math
+from datetime import timedelta
 from functools import lru_cache
 from typing import Annotated, Any
 
@@ -57,6 +59,10 @@ class Settings(BaseSettings):
     IRBOT_MAX_FILE_MB: float = Field(default=10, ge=0)
     IRBOT_TIMELINE_EMOJI: str = "pushpin"
     IRBOT_REDACT_SECRETS: bool = True
+    # Remind the commander to post a status update after this many minutes of quiet, by
+    # severity (fractions allowed); a severity not named gets no reminders. "" = none at all.
+    IRBOT_UPDATE_REMINDER_MINUTES: Annotated[dict[str, float], NoDecode] = Field(
+        default_factory=lambda: {"SEV-1": 30.0, "SEV-2": 60.0})
 
     @field_validator("IRBOT_TIMELINE_EMOJI")
     @classmethod
@@ -119,6 +125,11 @@ class Settings(BaseSettings):
                 raise ValueError('must be a JSON object like {"team": "routing key"}') from None
         return value
 
+    @field_validator("IRBOT_UPDATE_REMINDER_MINUTES", mode="before")
+    @classmethod
+    def _parse_reminders(cls, value: Any) -> Any:
+        return reminder_minutes(value)
+
     @property
     def socket_mode(self) -> bool:
         """An app token means Socket Mode: Slack is reached over a WebSocket we open."""
@@ -132,8 +143,44 @@ class Settings(BaseSettings):
     def pagerduty_teams(self) -> list[str]:
         return sorted(self.PAGERDUTY_ROUTING_KEYS)
 
+    def reminder_period(self, severity: str) -> timedelta | None:
+        """How much quiet earns the commander a reminder at this severity; None = never."""
+        minutes = self.IRBOT_UPDATE_REMINDER_MINUTES.get(severity)
+        return timedelta(minutes=minutes) if minutes else None
+
     def jira_browse_url(self, key: str) -> str:
         return f"{self.JIRA_URL}/browse/{key}"
+
+
+REMINDER_SEVERITIES = ("SEV-1", "SEV-2", "SEV-3", "SEV-4")
+_REMINDER_EXAMPLE = 'a JSON object like {"SEV-1": 30, "SEV-2": 60} (minutes by severity)'
+
+
+def reminder_minutes(raw: Any) -> dict[str, float]:
+    """IRBOT_UPDATE_REMINDER_MINUTES parsed (JSON text, or a dict given in code); a ValueError
+    says what is wrong with it."""
+    value = raw
+    if isinstance(raw, str):
+        if not raw.strip():
+            return {}
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            raise ValueError(f"must be {_REMINDER_EXAMPLE}") from None
+    if not isinstance(value, dict):
+        raise ValueError(f"must be {_REMINDER_EXAMPLE}")
+    minutes: dict[str, float] = {}
+    for severity, period in value.items():
+        if severity not in REMINDER_SEVERITIES:
+            raise ValueError(f"names {severity!r}, not a severity (one of "
+                             f"{', '.join(REMINDER_SEVERITIES)})")
+        # bool is an int to Python, and `true` minutes is surely a mistake.
+        if isinstance(period, bool) or not isinstance(period, int | float) \
+                or not math.isfinite(period) or period <= 0:
+            raise ValueError(f"gives {severity} {period!r}: minutes must be a number above 0 "
+                             "(leave a severity out to turn its reminders off)")
+        minutes[severity] = float(period)
+    return minutes
 
 
 def load_settings() -> Settings:
