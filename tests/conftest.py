@@ -6,6 +6,7 @@ import time, before any test module imports prefect.
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from collections.abc import Iterator
@@ -28,6 +29,9 @@ os.environ.update(prefect_env({}, **{
 
 SIGNING_SECRET = "test-signing-secret-0123456789"
 ARCHIVE_DELAY_SECONDS = 20  # long enough that a loaded machine suspends the run before it
+# Update reminders at SEV-4 only, which no other test uses: every 18 s (test_reminders_private
+# waits for them; long enough that a loaded machine's snooze lands within one period).
+REMINDER_SEVERITY, REMINDER_MINUTES = "SEV-4", 0.3
 IRBOT_VARS = tuple(Settings.model_fields)  # every variable irbot reads
 
 
@@ -94,7 +98,9 @@ def irbot_env(sandbox: object) -> dict[str, str]:
     """Settings pointing irbot at the sandbox."""
     from sandbox.stack import irbot_settings
 
-    return irbot_settings(sandbox, ARCHIVE_DELAY_SECONDS, SIGNING_SECRET)  # type: ignore[arg-type]
+    return {**irbot_settings(sandbox, ARCHIVE_DELAY_SECONDS,  # type: ignore[arg-type]
+                             SIGNING_SECRET),
+            "IRBOT_UPDATE_REMINDER_MINUTES": json.dumps({REMINDER_SEVERITY: REMINDER_MINUTES})}
 
 
 @pytest.fixture
