@@ -1,6 +1,8 @@
 """remind-incident: is an update due? → remind the commander → schedule the next check.
 
-The same deployment snoozes (`snoozed_by`, from the reminder's button). Every run is short and
+The reminder goes in the incident channel, mentioning the commander, rather than in a DM: the
+team sees that an update is due, and anyone there may post it or snooze. The same deployment
+snoozes (`snoozed_by`, from the reminder's button). Every run is short and
 holds the incident lock only for its read-modify-write; no run waits for the next reminder:
 it schedules a run of its own for then (tasks/reminders.py).
 """

@@ -39,7 +39,8 @@ IRBOT_VARS = tuple(Settings.model_fields)  # every variable irbot reads
 # (`--dist loadfile`), handed out in collection order. The end-to-end modules are mostly waits
 # (archive deadlines, lock leases, heartbeats), so the longest start first and wait side by side.
 LONGEST_FIRST = ("test_archive_wait.py", "test_worker_restart.py", "test_restart.py",
-                 "test_crash_heal.py", "test_prefect_ui.py", "test_socket_mode.py",
+                 "test_crash_heal.py", "test_prefect_ui.py", "test_reminders_private.py",
+                 "test_socket_mode.py",
                  "test_check.py", "test_page_status_help.py", "test_malformed_fuzz.py")
 
 
