@@ -143,7 +143,10 @@ def test_reminder_fires_is_snoozed_once_and_stops_at_archive(
     driver.click(ch, announcement, ARCHIVE_NOW_ACTION, alice)
     wait_for(lambda: sandbox.channel(ch)["is_archived"] and find_incident(ch) is None,
              timeout=90, what="the archive")
-    # Every check of this incident is over (none scheduled, none running): none can come.
+    # The archive deleted the pending check (not left to fire and find nothing), and every
+    # other check is over: none can come.
+    assert [r.state.name for r in flow_runs(REMIND, channel_id=ch)
+            if r.state and r.state.type.value == "SCHEDULED"] == []
     wait_for(lambda: all(r.state and r.state.type.value in FINAL
                          for r in flow_runs(REMIND, channel_id=ch)),
              timeout=30, what="no reminder check left to run")
