@@ -143,8 +143,8 @@ def test_reminder_fires_is_snoozed_once_and_stops_at_archive(
     driver.click(ch, announcement, ARCHIVE_NOW_ACTION, alice)
     wait_for(lambda: sandbox.channel(ch)["is_archived"] and find_incident(ch) is None,
              timeout=90, what="the archive")
-    # The archive deleted the pending check (not left to fire and find nothing), and every
-    # other check is over: none can come.
+    # No check is left scheduled (the archive deletes the pending one: test_remind_flow.py
+    # shows it without this test's timing), and every other check is over: none can come.
     assert [r.state.name for r in flow_runs(REMIND, channel_id=ch)
             if r.state and r.state.type.value == "SCHEDULED"] == []
     wait_for(lambda: all(r.state and r.state.type.value in FINAL

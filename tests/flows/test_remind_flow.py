@@ -10,6 +10,7 @@ from typing import Any
 from uuid import UUID
 
 import pytest
+from prefect import flow
 
 from tasks.messages import REMINDER_SNOOZE_ACTION, is_irbot_notice
 from tests.flows.support import unique
@@ -195,3 +196,29 @@ def test_private_incident_with_a_commander(
                if (e["payload"].get("custom_details") or {}).get("message") == message]
     assert event["payload"]["summary"] == f"[irbot] {key} — {message}"
     assert title not in str(event)
+
+
+@flow(name="irbot-test-archive-steps")
+def _archive_now(channel_id: str, requested_by: str) -> None:
+    """archive-incident's steps after the decision (final backup, archive, forget), as its
+    run takes them once resumed."""
+    from flows.archive import _archive
+    from tasks.clients import slack_client
+
+    _archive(slack_client(), channel_id, requested_by, requested_by)
+
+
+def test_the_archive_deletes_the_pending_check(
+        sandbox: Any, crew: dict[str, str], reminders: None,
+        seed_incident: Callable[..., dict[str, str]]) -> None:
+    from tasks.reminders import schedule_reminder
+    from tasks.state import find_incident, load_incident
+
+    ch = seed_incident()["channel_id"]
+    assert schedule_reminder(ch) is not None
+    pending = load_incident(ch).reminder_run_id
+    assert scheduled(pending)[0] == "SCHEDULED"
+    _archive_now(ch, crew["ann"])
+    assert sandbox.channel(ch)["is_archived"] and find_incident(ch) is None
+    assert scheduled(pending) == (None, None, {})  # deleted, not left to fire for nothing
+    assert schedule_reminder(ch) is None  # and nothing schedules another
