@@ -87,16 +87,21 @@ def schedule_reminder(channel_id: str) -> datetime | None:
     Call it after saving a change to `last_update_at` or `severity`, with the incident lock
     released (this takes the lock). Nothing happens for an incident that is gone or closing.
     """
-    if find_incident(channel_id) is None:
-        return None
+    settings = get_settings()
+    seen = find_incident(channel_id)
+    if seen is None or (settings.reminder_period(seen.severity) is None
+                        and not seen.reminder_run_id):
+        return None  # no incident, or no reminders at its severity and none pending: no lock
     try:
         with incident_lock(channel_id):
             state = find_incident(channel_id)
             if state is None or state.closing:
                 return None
-            due = next_reminder_at(state, get_settings().reminder_period(state.severity))
+            due = next_reminder_at(state, settings.reminder_period(state.severity))
+            before = (state.reminder_run_id, state.reminder_due_at)
             plan_next_check(state, due)
-            save_incident(state)
+            if (state.reminder_run_id, state.reminder_due_at) != before:
+                save_incident(state)
             return due
     except NotAnIncident:  # archived between the look and the lock
         return None
