@@ -93,6 +93,20 @@ def prefect_env(base: Mapping[str, str], **settings: str) -> dict[str, str]:
     return env
 
 
+# Flow runs wait out a busy server longer than the Prefect client's default (5 retries, ~1 min of
+# backoff): a SQLite server under a burst can answer "database is locked" (503) for over a
+# minute, and a run failed by it is not re-run by anything. 7 retries back off ~4 min in all.
+FLOW_CLIENT_RETRIES = "7"
+
+
+def flow_env(env: Mapping[str, str]) -> dict[str, str]:
+    """Environment for the processes that run flows (serve's runner, workers): `env` with
+    Prefect's client retries raised, unless the operator chose a number."""
+    patient = dict(env)
+    patient.setdefault("PREFECT_CLIENT_MAX_RETRIES", FLOW_CLIENT_RETRIES)
+    return patient
+
+
 def api_url(port: int) -> str:
     return f"http://127.0.0.1:{port}/api"
 

@@ -16,6 +16,7 @@ from tasks.deployments import PAGE
 from tasks.settings import get_settings
 from webhook.local_prefect import (
     STOP_GRACE_SECONDS,
+    flow_env,
     prefect_env,
     start_prefect_server,
     stop_process,
@@ -179,7 +180,8 @@ def serve(host: str, port: int, socket_mode: bool = False) -> int:
             home = Path(supervisor.env.get("PREFECT_HOME") or Path.home() / ".prefect")
             api = supervisor.start_prefect_server(home, get_settings().IRBOT_PREFECT_PORT)
             print(f"irbot: started a local Prefect server: {api.removesuffix('/api')}", flush=True)
-        runner = supervisor.start("runner", [sys.executable, "-m", "flows.runner"])
+        runner = supervisor.start("runner", [sys.executable, "-m", "flows.runner"],
+                                  env=flow_env(supervisor.env))
         # The webhook is useless until the runner has registered every deployment.
         api = supervisor.env["PREFECT_API_URL"].rstrip("/")
         wait_healthy(f"{api}/deployments/name/{LAST_DEPLOYMENT}", 120, runner)

@@ -10,6 +10,7 @@ import yaml
 from flows.archive import cancellation_trigger
 from flows.runner import deployments
 from tasks import deployments as names
+from webhook.local_prefect import FLOW_CLIENT_RETRIES, flow_env
 
 PREFECT_YAML = Path(__file__).resolve().parents[2] / "prefect.yaml"
 
@@ -40,6 +41,16 @@ def test_both_name_exactly_the_deployments_of_tasks_deployments() -> None:
         in_yaml.add(f"{flow.name}/{deployment['name']}")
     assert in_yaml == set(names.ALL)
     assert {d.full_name for d in deployments()} == set(names.ALL)
+
+
+def test_every_run_of_either_waits_out_a_busy_server_alike() -> None:
+    """Workers' runs get serve's patience with the Prefect server (a SQLite burst's 503s)."""
+    for name, deployment in _yaml_deployments().items():
+        env = deployment["work_pool"]["job_variables"]["env"]
+        assert env["PREFECT_CLIENT_MAX_RETRIES"] == FLOW_CLIENT_RETRIES, name
+    assert flow_env({})["PREFECT_CLIENT_MAX_RETRIES"] == FLOW_CLIENT_RETRIES
+    # An operator's own choice wins.
+    assert flow_env({"PREFECT_CLIENT_MAX_RETRIES": "3"})["PREFECT_CLIENT_MAX_RETRIES"] == "3"
 
 
 def test_archive_cancellation_trigger_is_the_same_in_both() -> None:
