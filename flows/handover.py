@@ -10,6 +10,7 @@ from prefect.runtime import flow_run
 from tasks import deployments, messages, roles
 from tasks import slack as slack_tasks
 from tasks.clients import jira_client, slack_client
+from tasks.reminders import schedule_reminder
 from tasks.runs import refuse_crash_loop
 from tasks.settings import get_settings
 from tasks.state import IncidentState, change_incident, commander_of
@@ -32,6 +33,7 @@ def handover_incident(channel_id: str, next_commander: str, known: str = "",
         state.last_update_at = datetime.now(UTC)
 
     state = change_incident(channel_id, hand_over)
+    schedule_reminder(channel_id)  # a handover is an update: quiet counts from it
     old = before[0]
     parts = {"known": known, "in_progress": in_progress, "actions": actions}
     roles.invite_commander(slack, state, next_commander)

@@ -15,6 +15,7 @@ from flows.contain import contain_host, lift_containment
 from flows.create import create_incident
 from flows.handover import handover_incident
 from flows.page import page_team
+from flows.remind import remind_incident
 from flows.severity import severity_incident
 from flows.update import update_incident
 from tasks.deployments import (
@@ -27,6 +28,7 @@ from tasks.deployments import (
     HANDOVER,
     LIFT,
     PAGE,
+    REMIND,
     SEVERITY,
     UPDATE,
     name_of,
@@ -54,6 +56,7 @@ def deployments(auto_backup_minutes: int | None = None) -> list[Any]:
         handover_incident.to_deployment(name=name_of(HANDOVER)),
         contain_host.to_deployment(name=name_of(CONTAIN)),
         lift_containment.to_deployment(name=name_of(LIFT)),
+        remind_incident.to_deployment(name=name_of(REMIND)),
         page_team.to_deployment(name=name_of(PAGE)),
     ]
 

@@ -10,14 +10,10 @@ from tasks import jira as jira_tasks
 from tasks import slack as slack_tasks
 from tasks.clients import jira_client, slack_client
 from tasks.errors import VendorRefused
+from tasks.reminders import schedule_reminder
 from tasks.runs import refuse_crash_loop
 from tasks.settings import get_settings
 from tasks.state import IncidentState, change_incident
-
-
-def reschedule_update_reminder(channel_id: str) -> None:
-    """Hook: the update reminder's period depends on the severity. The reminders work
-    (tasks/reminders.py) (re)schedules it here; until then, nothing to do."""
 
 
 @flow(name=deployments.flow_of(deployments.SEVERITY))
@@ -44,7 +40,7 @@ def severity_incident(channel_id: str, severity: str,
             slack_tasks.post_message(slack, channel_id, messages.priority_refused(
                 priority, state.case_key, str(exc)), kind="severity")
             priority = None
-    reschedule_update_reminder(channel_id)
+    schedule_reminder(channel_id)  # the reminder's period depends on the severity
     roles.tell_and_record(
         slack, jira, state, "severity",
         messages.severity_notice(before[0], severity, requested_by),

@@ -11,6 +11,7 @@ from slack_sdk.errors import SlackApiError
 from tasks import deployments, messages, roles
 from tasks import slack as slack_tasks
 from tasks.clients import jira_client, slack_client
+from tasks.reminders import schedule_reminder
 from tasks.runs import refuse_crash_loop
 from tasks.settings import get_settings
 from tasks.state import IncidentState, change_incident
@@ -34,6 +35,7 @@ def update_incident(channel_id: str, summary: str, status: str = "",
         state.last_update_at = datetime.now(UTC)
 
     state = change_incident(channel_id, record_update)
+    schedule_reminder(channel_id)  # quiet now counts from this update
     posted = state.update_status
     if state.exec_channel_id:
         # Executives follow the incident from their own channel: the update goes there too.

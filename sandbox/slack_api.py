@@ -103,6 +103,13 @@ def slack_routes(state: SandboxState) -> list[Route]:
     ]
 
 
+def _private_scope(method: str, params: Params) -> str | None:
+    """The scope Slack wants for a private channel (the one check the emulator makes)."""
+    if method == "conversations.create" and params.get_bool("is_private"):
+        return "groups:write"
+    return None
+
+
 def _token_kind(state: SandboxState, token: str) -> str | None:
     """"bot", "app" (the Socket Mode token) or None when neither matches."""
     for kind, expected in (("bot", state.credentials.bot_token),
@@ -148,6 +155,10 @@ def _answer(state: SandboxState, method: str, params: Params, token: str, auth_v
             handler = METHODS.get(method)
             if handler is None:
                 raise SlackError("unknown_method")
+            needed = _private_scope(method, params)
+            if needed and needed not in state.bot_scopes:
+                raise SlackError("missing_scope", needed=needed,
+                                 provided=",".join(state.bot_scopes))
             body = {"ok": True, **handler(state.slack, params)}
         except SlackError as exc:
             body = exc.body()

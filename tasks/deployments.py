@@ -20,7 +20,7 @@ REMIND = "remind-incident/remind"
 CONTAIN = "contain-incident/contain"
 LIFT = "lift-incident/lift"
 ALL = (CREATE, BACKUP, AUTOBACKUP, ARCHIVE, PAGE, COMMANDER, SEVERITY, UPDATE, HANDOVER,
-       CONTAIN, LIFT)  # REMIND joins ALL when it is served
+       REMIND, CONTAIN, LIFT)
 
 
 def flow_of(deployment: str) -> str:

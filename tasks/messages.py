@@ -8,6 +8,7 @@ from typing import Any
 
 ARCHIVE_CANCEL_ACTION = "irbot_archive_cancel"
 ARCHIVE_NOW_ACTION = "irbot_archive_now"
+REMINDER_SNOOZE_ACTION = "irbot_reminder_snooze"
 # Our own status notices carry this metadata so backups can leave them out of the transcript.
 NOTICE_EVENT_TYPE = "irbot_notice"
 # Who acted when no Slack user did: a run started from Prefect (the UI, the CLI, an automation).
@@ -18,6 +19,8 @@ DEADLINE = "deadline"  # `decided_by` when the archive's timer, not a person, re
 COMMANDS_HELP = (
     "`/irbot backup` save this channel's messages to the Jira case · "
     "`/irbot page <team> [message]` page an on-call team · "
+    "`/irbot commander`, `severity`, `update`, `handover` run the incident · "
+    "`/irbot contain <host>` network-contain a device · "
     "`/irbot status` incident summary · `/irbot archive` archive in "
 )
 
@@ -74,12 +77,17 @@ def slack_time(moment: datetime) -> str:
 
 
 def welcome_message(case_key: str, case_url: str, title: str, severity: str, creator: str,
-                    archive_delay_text: str) -> tuple[str, list[dict[str, Any]]]:
-    """The first message in an incident channel."""
-    headline = f"Incident channel for <{case_url}|{case_key}>"
+                    archive_delay_text: str, commander: str = "",
+                    private: bool = False) -> tuple[str, list[dict[str, Any]]]:
+    """The first message in an incident channel (`commander` "" = the creator)."""
+    headline = (f"{'Private incident' if private else 'Incident'} channel for "
+                f"<{case_url}|{case_key}>")
     if title:
         headline += f": {title}"
-    details = f"Opened by <@{creator}>" + (f" · severity *{severity}*" if severity else "")
+    details = (f"Opened by <@{creator}> · commander <@{commander or creator}>"
+               + (f" · severity *{severity}*" if severity else ""))
+    if private:
+        details += " · security-sensitive: keep its title and details out of public channels"
     commands = COMMANDS_HELP + archive_delay_text + " unless cancelled"
     text = f"{headline}. {details}."
     blocks: list[dict[str, Any]] = [
@@ -89,9 +97,14 @@ def welcome_message(case_key: str, case_url: str, title: str, severity: str, cre
     return text, blocks
 
 
-def channels_comment(channels: list[tuple[str, datetime]], requester_name: str) -> str:
-    """Jira comment recording the incident's Slack channels."""
-    lines = [f"Slack incident channels opened by {requester_name} via irbot:"]
+PRIVATE_MARK = "Private incident (security-sensitive): its Slack channels are private."
+
+
+def channels_comment(channels: list[tuple[str, datetime]], requester_name: str,
+                     private: bool = False) -> str:
+    """Jira comment recording the incident's Slack channels (marked when they are private)."""
+    lines = [PRIVATE_MARK] if private else []
+    lines.append(f"Slack incident channels opened by {requester_name} via irbot:")
     lines += [f"{channel_line(name)} {when.strftime('%Y-%m-%d %H:%M:%S UTC')})"
               for name, when in channels]
     return "\n".join(lines)
@@ -200,9 +213,10 @@ def channels_comment_refused(case_key: str) -> str:
 
 
 def incident_ready(case_key: str, channel_id: str, exec_channel_id: str | None,
-                   skipped: dict[str, str]) -> str:
-    """To the requester: where the incident lives, and who could not be invited (and why)."""
-    text = f"Incident {case_key} is ready: <#{channel_id}>"
+                   skipped: dict[str, str], private: bool = False) -> str:
+    """To the requester: where the incident lives, and who could not be invited (and why).
+    Never the title: this is seen where the command was typed, maybe a public channel."""
+    text = f"{'Private incident' if private else 'Incident'} {case_key} is ready: <#{channel_id}>"
     if exec_channel_id is not None:
         text += f" (executive channel <#{exec_channel_id}>)"
     if skipped:
@@ -558,3 +572,34 @@ def falcon_unavailable(status: int, attempts: int) -> str:
 
 def falcon_rejected(status: int, detail: str) -> str:
     return f"Falcon rejected the request (HTTP {status}: {detail[:200] or 'no detail'})."
+
+
+# remind-incident
+
+REMINDER_OUTDATED = ("That is not the latest update reminder, so nothing was snoozed; use the "
+                     "Snooze button on the newest one.")
+
+
+def update_reminder(commander: str, since: datetime, period_text: str,
+                    channel_id: str) -> tuple[str, list[dict[str, Any]]]:
+    """The reminder in the incident channel, mentioning the commander, with one Snooze button
+    (its value: the channel, so the click names its incident)."""
+    text = (f"<@{commander}>, no status update since {slack_time(since)}: please post one "
+            "with `/irbot update`.")
+    about = (f"A reminder comes after {period_text} without an update. Snooze: none for the "
+             f"next {period_text}.")
+    blocks: list[dict[str, Any]] = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": text}},
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": about}]},
+        {"type": "actions", "block_id": "irbot_reminder", "elements": [
+            {"type": "button", "action_id": REMINDER_SNOOZE_ACTION, "value": channel_id,
+             "text": {"type": "plain_text", "text": f"Snooze {period_text}"}}]},
+    ]
+    return text, blocks
+
+
+def reminder_snoozed(snoozed_by: str, until: datetime) -> tuple[str, list[dict[str, Any]]]:
+    """The reminder once snoozed: same place, no button (it cannot be snoozed twice)."""
+    text = (f"Update reminder snoozed by {who(snoozed_by)}: no reminder before "
+            f"{slack_time(until)}.")
+    return text, [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]

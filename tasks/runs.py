@@ -29,6 +29,7 @@ from tasks.deployments import (
     HANDOVER,
     LIFT,
     PAGE,
+    REMIND,
     SEVERITY,
     UPDATE,
     flow_of,
@@ -38,7 +39,7 @@ from tasks.deployments import (
 # A re-run of a containment run repeats nothing: its posts and comments are keyed, and a
 # repeated Falcon request first looks whether the host already moved (tasks/falcon.py).
 FLOW_NAMES = tuple(flow_of(d) for d in (CREATE, BACKUP, ARCHIVE, PAGE, COMMANDER, SEVERITY,
-                                        UPDATE, HANDOVER, CONTAIN, LIFT))
+                                        UPDATE, HANDOVER, REMIND, CONTAIN, LIFT))
 HEAL_AUTOMATION = "irbot: re-run crashed runs"
 ZOMBIE_AUTOMATION = "irbot: crash runs that stopped sending heartbeats"
 MAX_CRASHES = 3

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import math
 import re
+from datetime import timedelta
 from functools import lru_cache
 from typing import Annotated, Any
 
@@ -67,6 +69,10 @@ class Settings(BaseSettings):
     # Running the incident: the Jira priority name each severity sets, e.g. {"SEV-1": "Highest"}
     # (a severity not named leaves the priority alone).
     IRBOT_JIRA_PRIORITIES: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
+    # Remind the commander to post a status update after this many minutes of quiet, by
+    # severity (fractions allowed); a severity not named gets no reminders. "" = none at all.
+    IRBOT_UPDATE_REMINDER_MINUTES: Annotated[dict[str, float], NoDecode] = Field(
+        default_factory=lambda: {"SEV-1": 30.0, "SEV-2": 60.0})
 
     @field_validator("IRBOT_TIMELINE_EMOJI")
     @classmethod
@@ -174,6 +180,10 @@ class Settings(BaseSettings):
     def falcon_configured(self) -> bool:
         """Containment needs both halves of Falcon's client credentials."""
         return self.FALCON_CLIENT_ID is not None and self.FALCON_CLIENT_SECRET is not None
+    @field_validator("IRBOT_UPDATE_REMINDER_MINUTES", mode="before")
+    @classmethod
+    def _parse_reminders(cls, value: Any) -> Any:
+        return reminder_minutes(value)
 
     @property
     def socket_mode(self) -> bool:
@@ -188,6 +198,11 @@ class Settings(BaseSettings):
     def pagerduty_teams(self) -> list[str]:
         return sorted(self.PAGERDUTY_ROUTING_KEYS)
 
+    def reminder_period(self, severity: str) -> timedelta | None:
+        """How much quiet earns the commander a reminder at this severity; None = never."""
+        minutes = self.IRBOT_UPDATE_REMINDER_MINUTES.get(severity)
+        return timedelta(minutes=minutes) if minutes else None
+
     def jira_browse_url(self, key: str) -> str:
         return f"{self.JIRA_URL}/browse/{key}"
 
@@ -197,6 +212,35 @@ def _severity_key(name: str) -> str:
     if not name.strip().lower().startswith("sev") or digits not in ("1", "2", "3", "4"):
         raise ValueError(f"names {name!r}, not a severity SEV-1..SEV-4")
     return f"SEV-{digits}"
+REMINDER_SEVERITIES = ("SEV-1", "SEV-2", "SEV-3", "SEV-4")
+_REMINDER_EXAMPLE = 'a JSON object like {"SEV-1": 30, "SEV-2": 60} (minutes by severity)'
+
+
+def reminder_minutes(raw: Any) -> dict[str, float]:
+    """IRBOT_UPDATE_REMINDER_MINUTES parsed (JSON text, or a dict given in code); a ValueError
+    says what is wrong with it."""
+    value = raw
+    if isinstance(raw, str):
+        if not raw.strip():
+            return {}
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            raise ValueError(f"must be {_REMINDER_EXAMPLE}") from None
+    if not isinstance(value, dict):
+        raise ValueError(f"must be {_REMINDER_EXAMPLE}")
+    minutes: dict[str, float] = {}
+    for severity, period in value.items():
+        if severity not in REMINDER_SEVERITIES:
+            raise ValueError(f"names {severity!r}, not a severity (one of "
+                             f"{', '.join(REMINDER_SEVERITIES)})")
+        # bool is an int to Python, and `true` minutes is surely a mistake.
+        if isinstance(period, bool) or not isinstance(period, int | float) \
+                or not math.isfinite(period) or period <= 0:
+            raise ValueError(f"gives {severity} {period!r}: minutes must be a number above 0 "
+                             "(leave a severity out to turn its reminders off)")
+        minutes[severity] = float(period)
+    return minutes
 
 
 def load_settings() -> Settings:

@@ -47,9 +47,10 @@ def bot_identity(client: WebClient) -> dict[str, str]:
 
 
 @task(name="slack-create-channel", **TASK_OPTIONS)
-def create_channel(client: WebClient, name: str) -> dict[str, Any]:
-    """Create a public channel; raises SlackApiError (e.g. name_taken) when Slack refuses."""
-    return dict(client.conversations_create(name=name, is_private=False)["channel"])
+def create_channel(client: WebClient, name: str, private: bool = False) -> dict[str, Any]:
+    """Create a channel (private: scope groups:write); raises SlackApiError (e.g. name_taken)
+    when Slack refuses."""
+    return dict(client.conversations_create(name=name, is_private=private)["channel"])
 
 
 @task(name="slack-find-channel", **TASK_OPTIONS)

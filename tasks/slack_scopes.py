@@ -9,6 +9,7 @@ BOT_SCOPES: tuple[str, ...] = (
     "channels:read",
     "channels:history",
     "groups:read",
+    "groups:write",
     "groups:history",
     "chat:write",
     "chat:write.public",

@@ -72,6 +72,16 @@ class IncidentState(Block):
     archive_timer_run_id: str | None = None  # the run that resumes the wait at the deadline
     archive_decided_by: str | None = None  # who decided to archive (kept for a re-run)
     closing: bool = False  # final backup done, channels being archived: refuse new work
+    # Private (security-sensitive): both channels private, the title kept out of public places.
+    private: bool = False
+    # Update reminders (tasks/reminders.py): the scheduled run of the next check and when it is
+    # due, the last reminder posted (its time and message), and a snooze (which reminder, until).
+    reminder_run_id: str | None = None
+    reminder_due_at: datetime | None = None
+    last_reminder_at: datetime | None = None
+    last_reminder_ts: str | None = None
+    snoozed_reminder_ts: str | None = None
+    snoozed_until: datetime | None = None
 
     @classmethod
     def model_json_schema(cls, *args: Any, **kwargs: Any) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from tasks import deployments
-from tasks.messages import ARCHIVE_CANCEL_ACTION, ARCHIVE_NOW_ACTION
+from tasks.messages import ARCHIVE_CANCEL_ACTION, ARCHIVE_NOW_ACTION, REMINDER_SNOOZE_ACTION
 from tasks.settings import Settings
 from tasks.slack import dm_instead
 from tasks.state import archive_pending, still_closing
@@ -31,7 +31,7 @@ from webhook.modal import (
     read_submission,
     submitted_values,
 )
-from webhook.reading import missing, missing_text, run_id_of, text_of, user_of
+from webhook.reading import missing, missing_text, run_id_of, slack_id, text_of, user_of
 from webhook.role_listeners import needs_trigger, refusal, register_role_forms, run_role_command
 
 log = logging.getLogger("irbot.webhook")
@@ -114,7 +114,7 @@ def register(app: AsyncApp, settings: Settings, handoff: Handoff,
         await ack()
         if cmd.name == "create":
             try:
-                await client.views_open(trigger_id=trigger, view=create_modal(channel))
+                await client.views_open(trigger_id=trigger, view=create_modal(channel, user))
             except SlackApiError as exc:
                 await respond(text=replies.form_not_opened(exc.response.get("error")),
                               response_type="ephemeral")
@@ -173,6 +173,7 @@ def register(app: AsyncApp, settings: Settings, handoff: Handoff,
             "severity": request.severity, "existing_case": request.existing_case,
             "exec_channel": request.exec_channel, "exec_invitees": request.exec_invitees,
             "origin_channel": origin, "request_id": str(view["id"]),
+            "commander": request.commander, "private": request.private,
         }
         try:
             # One incident per modal, however often Slack delivers the submission.
@@ -214,3 +215,26 @@ def register(app: AsyncApp, settings: Settings, handoff: Handoff,
         """Skip the rest of the wait."""
         await archive_button(ack, body, action, respond, "archive")
 
+    @app.action(REMINDER_SNOOZE_ACTION)
+    async def reminder_snooze(ack: Any, body: dict[str, Any], action: dict[str, Any],
+                              respond: Respond) -> None:
+        """Snooze an update reminder: answered now, done by a remind-incident run."""
+        await ack()
+        container = body.get("container")
+        channel = slack_id(text_of(action, "value"))
+        reminder = text_of(container, "message_ts") if isinstance(container, dict) else ""
+        user, answerable = user_of(body), bool(text_of(body, "response_url"))
+        if not (channel and reminder and user and answerable):
+            log.warning("Snooze button without its channel, message, user or response_url: "
+                        "nothing snoozed")
+            if answerable:
+                await respond(text=replies.SNOOZE_UNREADABLE, response_type="ephemeral",
+                              replace_original=False)
+            return
+        async with reporting(respond, "snooze"):
+            # Keyed by the reminder: a double click (or two people's) snoozes once.
+            await handoff.start_run(deployments.REMIND, {
+                "channel_id": channel, "snoozed_by": user, "reminder_ts": reminder},
+                f"snooze-{channel}-{reminder}")
+            await respond(text=replies.SNOOZING, response_type="ephemeral",
+                          replace_original=False)

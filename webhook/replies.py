@@ -22,6 +22,10 @@ BUTTON_UNREADABLE = ("This button does not name an archive irbot can find, so yo
 BACKUP_REQUESTED = "Backup requested: I'll post in the channel when it is saved to Jira."
 ARCHIVE_REQUESTED = ("Archive requested: I'll announce it in the channel, with a Cancel button "
                      "for anyone who needs more time.")
+SNOOZE_UNREADABLE = ("This button does not name a reminder irbot can find, so your click "
+                     "changed nothing.")
+SNOOZING = ("Snoozing the update reminder: the next one comes a full period from now, unless "
+            "an update is posted first.")
 ALREADY_DECIDED = "This archive was already decided (or is over); your click changed nothing."
 
 

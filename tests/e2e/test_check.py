@@ -17,6 +17,7 @@ import pytest
 from sandbox import Sandbox
 from sandbox.jira_store import PERMISSIONS
 from sandbox.stack import irbot_settings
+from tasks.deployments import ALL
 from tasks.settings import load_settings
 from tasks.slack_scopes import BOT_SCOPES
 from tests.conftest import IRBOT_VARS
@@ -79,7 +80,7 @@ def test_check_passes_against_the_sandbox_and_the_deployed_prefect(
     for name in ("Settings", "Slack bot token", "Slack scopes", "Jira credentials",
                  "Jira project", "Jira issue type", "Jira permissions", "Prefect API"):
         assert found[name].startswith("✓"), result.stdout
-    assert "all 4 present" in found["Prefect deployments"]
+    assert f"all {len(ALL)} present" in found["Prefect deployments"]
     assert result.stdout.rstrip().endswith("checks passed.")
     for secret in secrets_of(sandbox):
         assert secret not in result.stdout + result.stderr
