@@ -30,6 +30,7 @@ from tasks import deployments, messages
 from tasks import jira as jira_tasks
 from tasks import slack as slack_tasks
 from tasks.clients import jira_client, slack_client
+from tasks.reminders import schedule_reminder
 from tasks.runs import refuse_crash_loop, remove_scheduled_run, run_state
 from tasks.settings import get_settings
 from tasks.state import (
@@ -184,6 +185,7 @@ def _archive(slack: WebClient, channel_id: str, requested_by: str | None,
     jira_tasks.add_comment(jira_client(), state.case_key, messages.archive_comment(
         channels, slack_tasks.person(slack, requested_by), _decider(slack, decided_by),
         state.message_count))
+    remove_scheduled_run(state.reminder_run_id)  # closing: no check schedules another now
     delete_incident(channel_id)
     get_run_logger().info("Archived %s", channels)
     return {"outcome": "archived", "decided_by": decided_by}
@@ -198,6 +200,10 @@ def _reopen(slack: WebClient, channel_id: str, exc: Exception) -> None:
         state.closing = False
         save_incident(state)
     _settle(slack, channel_id, str(flow_run.id), messages.archive_refused(reason))
+    try:
+        schedule_reminder(channel_id)  # open again: the reminder checks stopped while closing
+    except Exception:  # the refusal above is what the run must report
+        get_run_logger().exception("Could not schedule the update reminder again")
 
 
 def _update_announcement(slack: WebClient, state: IncidentState, text: str) -> None:

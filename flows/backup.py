@@ -25,7 +25,7 @@ from tasks.files import attach_files, plan_files, stored_notes
 from tasks.runs import refuse_crash_loop
 from tasks.settings import Settings, get_settings
 from tasks.slack_read import read_history, read_replies
-from tasks.state import IncidentState, incident_lock, load_incident, save_incident
+from tasks.state import IncidentState, backup_lock, change_incident, load_incident
 from tasks.transcript_merge import apply_backup, fingerprint, masked_in, redact_frame, timeline
 
 
@@ -56,7 +56,8 @@ def backup_incident(channel_id: str, requested_by: str | None = None, final: boo
     if not automatic:
         notify(slack, channel_id, messages.backup_requested(state.case_key, requested_by))
     try:
-        with incident_lock(channel_id):
+        # Backups queue on their own lock; the state's lock is held only to save the result.
+        with backup_lock(channel_id):
             result = _backup_locked(slack, settings, channel_id, requested_by, final,
                                     automatic)
     except Exception as exc:
@@ -71,7 +72,8 @@ def backup_incident(channel_id: str, requested_by: str | None = None, final: boo
 
 def _backup_locked(slack: WebClient, settings: Settings, channel_id: str,
                    requested_by: str | None, final: bool, automatic: bool) -> dict[str, Any]:
-    """The read-merge-write cycle; the caller holds the incident lock."""
+    """The read-merge-write cycle; the caller holds the backup lock (so the backup fields of
+    the state are this run's to move; the rest may change meanwhile)."""
     log = get_run_logger()
     mask = settings.IRBOT_REDACT_SECRETS
     state = load_incident(channel_id)  # re-read under the lock: another backup may have moved it
@@ -163,12 +165,10 @@ def _backup_locked(slack: WebClient, settings: Settings, channel_id: str,
     if final:
         _final_checks(slack, jira, state, channel_id, merged, me, mask,
                       activity.cursor_after(history, replies, state.backup_cursor))
-    state.transcript_masked = mask
     notice = messages.backup_saved(state.case_key, unrecorded, changes.new_replies,
                                    changes.edited, changes.deleted, len(merged)) if changed else ""
-    state.last_backup_run_id, state.last_backup_notice = str(flow_run.id), notice
-    _advance(state, activity.cursor_after(history, replies, state.backup_cursor), new_id,
-             len(merged), listed_now)
+    _advance(channel_id, activity.cursor_after(history, replies, state.backup_cursor), new_id,
+             len(merged), listed_now, mask, notice)
     log.info("Stored %s new rows (%s total), %s edited, %s deleted as attachment %s",
              unrecorded, len(merged), changes.edited, changes.deleted, new_id)
     summary.update(changed=changed, new_messages=unrecorded, new_replies=changes.new_replies,
@@ -198,12 +198,17 @@ def _final_checks(slack: WebClient, jira: Any, state: IncidentState, channel_id:
         jira_tasks.add_comment(jira, state.case_key, story)
 
 
-def _advance(state: IncidentState, cursor: str, attachment_id: str, total: int,
-             stored_fingerprint: str) -> None:
-    """Move the cursor: only ever called once the merged CSV is safely in Jira."""
-    state.backup_cursor = str(cursor)
-    state.transcript_attachment_id = attachment_id
-    state.message_count = total
-    state.transcript_fingerprint = stored_fingerprint
-    state.last_backup_at = datetime.now(UTC)
-    save_incident(state)
+def _advance(channel_id: str, cursor: str, attachment_id: str, total: int,
+             stored_fingerprint: str, masked: bool, notice: str) -> None:
+    """Move the cursor: only ever called once the merged CSV is safely in Jira. Only the
+    backup's own fields change: a commander or severity set during the fetch stays."""
+    def stored(state: IncidentState) -> None:
+        state.backup_cursor = str(cursor)
+        state.transcript_attachment_id = attachment_id
+        state.message_count = total
+        state.transcript_fingerprint = stored_fingerprint
+        state.transcript_masked = masked
+        state.last_backup_run_id, state.last_backup_notice = str(flow_run.id), notice
+        state.last_backup_at = datetime.now(UTC)
+
+    change_incident(channel_id, stored)

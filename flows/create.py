@@ -16,6 +16,7 @@ from tasks import jira as jira_tasks
 from tasks import slack as slack_tasks
 from tasks.clients import jira_client, slack_client
 from tasks.errors import ChannelNameTaken, IrbotError, VendorRefused
+from tasks.reminders import schedule_reminder
 from tasks.runs import refuse_crash_loop
 from tasks.settings import get_settings
 from tasks.state import (
@@ -28,10 +29,11 @@ from tasks.state import (
 )
 
 
-def open_channel(slack: WebClient, name: str, case_url: str) -> dict[str, Any]:
+def open_channel(slack: WebClient, name: str, case_url: str,
+                 private: bool = False) -> dict[str, Any]:
     """Create the channel, or reuse it when a previous attempt of ours already made it."""
     try:
-        return slack_tasks.create_channel(slack, name)
+        return slack_tasks.create_channel(slack, name, private)
     except SlackApiError as exc:
         if slack_tasks.error_code(exc) != "name_taken":
             raise VendorRefused(messages.channel_not_created(
@@ -66,8 +68,11 @@ def create_incident(
     exec_invitees: list[str] | None = None,
     origin_channel: str | None = None,
     request_id: str = "",
+    commander: str = "",
+    private: bool = False,
 ) -> dict[str, str]:
-    """Open an incident: its Jira case, channel(s), state and people."""
+    """Open an incident: its Jira case, channel(s), state and people. `commander` "" = the
+    requester; `private` makes both channels private and keeps the title out of public view."""
     refuse_crash_loop(str(flow_run.id), int(flow_run.run_count or 1))
     settings = get_settings()
     slack = slack_client(settings)
@@ -84,12 +89,12 @@ def create_incident(
         case_url = settings.jira_browse_url(key)
         description = messages.channel_description(key, case_url)
 
-        channel = open_channel(slack, messages.incident_channel_name(key), case_url)
+        channel = open_channel(slack, messages.incident_channel_name(key), case_url, private)
         slack_tasks.set_description(slack, channel["id"], description)
         created = [(str(channel["name"]), _created_at(channel))]
         exec_ch: dict[str, Any] | None = None
         if exec_channel:
-            exec_ch = open_channel(slack, messages.exec_channel_name(key), case_url)
+            exec_ch = open_channel(slack, messages.exec_channel_name(key), case_url, private)
             slack_tasks.set_description(slack, exec_ch["id"], description)
             created.append((str(exec_ch["name"]), _created_at(exec_ch)))
 
@@ -101,24 +106,29 @@ def create_incident(
                 case_key=key, case_url=case_url, title=title, severity=severity,
                 channel_id=channel["id"], channel_name=channel["name"],
                 created_by=requested_by, created_at=datetime.now(UTC),
+                commander=commander, private=private,
             )
             if exec_ch is not None:
                 state.exec_channel_id, state.exec_channel_name = exec_ch["id"], exec_ch["name"]
             save_incident(state)
 
-        skipped = slack_tasks.invite_users(slack, channel["id"], [requested_by, *invitees])
+        skipped = slack_tasks.invite_users(slack, channel["id"],
+                                           [requested_by, commander, *invitees])
         if exec_ch is not None:
             skipped |= slack_tasks.invite_users(
                 slack, exec_ch["id"], [requested_by, *(exec_invitees or [])])
 
-        recorded = _record_channels(jira, key, messages.channels_comment(created, requester),
+        recorded = _record_channels(jira, key,
+                                    messages.channels_comment(created, requester, private),
                                     messages.channel_line(str(channel["name"])))
         text, blocks = messages.welcome_message(
             key, case_url, title, severity, requested_by,
-            messages.duration_text(settings.IRBOT_ARCHIVE_DELAY_SECONDS))
+            messages.duration_text(settings.IRBOT_ARCHIVE_DELAY_SECONDS), commander, private)
         slack_tasks.post_message(slack, channel["id"], text, blocks)
+        _first_reminder(channel["id"])
         slack_tasks.tell_user(slack, origin_channel, requested_by, messages.incident_ready(
-            key, channel["id"], exec_ch["id"] if exec_ch else None, skipped) + recorded)
+            key, channel["id"], exec_ch["id"] if exec_ch else None, skipped, private)
+            + recorded)
         log.info("Incident %s ready in #%s", key, channel["name"])
         return {"case_key": key, "channel_id": str(channel["id"]),
                 "exec_channel_id": str(exec_ch["id"]) if exec_ch else ""}
@@ -139,6 +149,15 @@ def _record_channels(jira: JIRA, key: str, body: str, marker: str) -> str:
         get_run_logger().error("Jira refused the channels comment on %s: %s", key, exc)
         return messages.channels_comment_refused(key)
     return ""
+
+
+def _first_reminder(channel_id: str) -> None:
+    """Schedule the first update reminder. The incident is open whatever Prefect says, so a
+    failure is logged on the run (the next update schedules again), not a failed incident."""
+    try:
+        schedule_reminder(channel_id)
+    except Exception:
+        get_run_logger().exception("Could not schedule the update reminder of %s", channel_id)
 
 
 def _created_at(channel: dict[str, Any]) -> datetime:

@@ -27,8 +27,10 @@ def page_team(channel_id: str, team: str, message: str = "",
     slack = slack_client(settings)
     state = find_incident(channel_id)
     scope = state.case_key if state else channel_id
+    # A private incident's title stays out of PagerDuty: its summary reaches people outside.
     summary = messages.page_summary(state.case_key if state else None,
-                                    state.title if state else "", channel_id, message)
+                                    state.title if state and not state.private else "",
+                                    channel_id, message)
     links = messages.page_links(channel_id, state.case_key if state else None,
                                 state.case_url if state else "")
     event = pagerduty.trigger_event(

@@ -10,9 +10,29 @@ from prefect import serve
 from flows.archive import archive_incident, cancellation_trigger
 from flows.autobackup import autobackup_incidents
 from flows.backup import backup_incident
+from flows.commander import commander_incident
+from flows.contain import contain_host, lift_containment
 from flows.create import create_incident
+from flows.handover import handover_incident
 from flows.page import page_team
-from tasks.deployments import ARCHIVE, AUTOBACKUP, BACKUP, CREATE, PAGE, name_of
+from flows.remind import remind_incident
+from flows.severity import severity_incident
+from flows.update import update_incident
+from tasks.deployments import (
+    ARCHIVE,
+    AUTOBACKUP,
+    BACKUP,
+    COMMANDER,
+    CONTAIN,
+    CREATE,
+    HANDOVER,
+    LIFT,
+    PAGE,
+    REMIND,
+    SEVERITY,
+    UPDATE,
+    name_of,
+)
 from tasks.runs import ensure_heal_automation, ensure_zombie_automation
 from tasks.settings import Settings, get_settings
 from tasks.state import register_block_type
@@ -30,6 +50,13 @@ def deployments(auto_backup_minutes: int | None = None) -> list[Any]:
         backup_incident.to_deployment(name=name_of(BACKUP)),
         autobackup_incidents.to_deployment(name=name_of(AUTOBACKUP), interval=every),
         archive_incident.to_deployment(name=name_of(ARCHIVE), triggers=[cancellation_trigger()]),
+        commander_incident.to_deployment(name=name_of(COMMANDER)),
+        severity_incident.to_deployment(name=name_of(SEVERITY)),
+        update_incident.to_deployment(name=name_of(UPDATE)),
+        handover_incident.to_deployment(name=name_of(HANDOVER)),
+        contain_host.to_deployment(name=name_of(CONTAIN)),
+        lift_containment.to_deployment(name=name_of(LIFT)),
+        remind_incident.to_deployment(name=name_of(REMIND)),
         page_team.to_deployment(name=name_of(PAGE)),
     ]
 

@@ -9,6 +9,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from sandbox.crash_asgi import CrashMiddleware
+from sandbox.falcon_api import falcon_routes
 from sandbox.jira_api import jira_routes
 from sandbox.pagerduty_api import pagerduty_routes
 from sandbox.slack_api import slack_routes
@@ -28,4 +29,5 @@ def build_app(state: SandboxState) -> Starlette:
         *file_routes(state),
         *jira_routes(state),
         *pagerduty_routes(state),
+        *falcon_routes(state),
     ], middleware=[Middleware(CrashMiddleware, state=state)])

@@ -2,9 +2,10 @@
 
 It starts the sandbox (in this process), a private Prefect server and `irbot serve`, then plays
 a responder's day with signed requests exactly as Slack sends them: create → chat → backup →
-backup again → page → status → archive cancelled → archive at the deadline. Every line of the
-timeline says what was typed and what Slack, Jira and PagerDuty actually received, read back
-from the sandbox. No configuration is needed: everything points at the emulators.
+backup again → page → status → contain a host → archive cancelled → archive at the deadline.
+Every line of the timeline says what was typed and what Slack, Jira, PagerDuty and Falcon
+actually received, read back from the sandbox. No configuration is needed: everything points
+at the emulators.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from sandbox.driver import Driver, Reply, SlackDriver, SocketDriver, form_values
 from sandbox.local import Sandbox
 from sandbox.recording import RecordedRequest
 from sandbox.stack import SIGNING_SECRET, LocalStack, ServeProcess, tail
-from tasks.messages import ARCHIVE_CANCEL_ACTION
+from tasks.messages import ARCHIVE_CANCEL_ACTION, CONTAIN_CONFIRM_ACTION
 
 T = TypeVar("T")
 
@@ -40,6 +41,7 @@ ARCHIVE_DELAY_SECONDS = 8
 WAIT_SECONDS = 60.0
 PREFECT_PORT = 4200
 TITLE = "Suspicious logins on VPN"
+DEMO_HOST = "ws-alice-042"  # the laptop the suspicious VPN logins came from
 BACKUP_OUTCOMES = ("Backup saved", "Nothing new", "Backup failed")
 
 
@@ -433,6 +435,54 @@ class Story:
         self.tl.detail("channel note", self.plain(note["text"]))
         self.show_calls()
 
+    def posted(self, channel: str, needle: str, what: str) -> dict[str, Any]:
+        """irbot's message in `channel` whose text holds `needle`."""
+        return self.wait(lambda: next((m for m in self.sb.messages(channel)
+                                       if needle in str(m.get("text", ""))), None), what)
+
+    def run_the_incident(self) -> None:
+        """Commander → update → handover: each one flow run, one line of the timeline."""
+        self.mark()
+        p, ch = self.people, self.inc.channel
+        self.in_incident("alice", f"commander <@{p['alice']}|alice>")
+        note = self.posted(ch, "is now the incident commander", "the commander notice")
+        self.tl.detail("channel", self.plain(note["text"]))
+        self.in_incident("alice", "update VPN auth restored for 80% of users; watching")
+        mirrored = self.posted(self.inc.exec_channel, "status update", "the mirrored update")
+        self.tl.detail("exec channel", self.plain(mirrored["text"]))
+        reply = self.in_incident("alice", "handover")
+        view = self.driver.opened_view(reply.trigger_id, timeout=WAIT_SECONDS)
+        answer = self.driver.submit(view, form_values(view, {
+            "known": "Expired IdP certificate", "in_progress": "Rolling out the new one",
+            "actions": "Post-mortem on Monday", "next_commander": p["bob"]}), p["alice"])
+        if answer.status != 200 or answer.body not in ("", {}):
+            raise DemoFailed(f"the handover form was refused: {answer.status} {answer.body}")
+        handover = self.posted(ch, "takes command", "the handover message")
+        self.tl.detail("channel", self.plain(handover["text"]))
+        self.show_calls()
+
+    def contain(self) -> None:
+        """alice asks Falcon to contain a laptop; bob, the commander since the handover,
+        confirms on the card."""
+        device = self.sb.add_host(DEMO_HOST, platform_name="Windows", os_version="Windows 11",
+                                  last_seen=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+        self.in_incident("alice", f"contain {DEMO_HOST}")
+        card = self.wait(lambda: next((m for m in self.sb.messages(self.inc.channel)
+                                       if any(b.get("block_id") == "irbot_contain"
+                                              for b in m.get("blocks") or [])), None),
+                         "the host card")
+        asked = time.monotonic()
+        self.driver.click(self.inc.channel, card, CONTAIN_CONFIRM_ACTION, self.people["bob"])
+        done = self.wait(lambda: next((m for m in self.sb.messages(self.inc.channel)
+                                       if "CrowdStrike Falcon reports" in str(m.get("text"))
+                                       or "accepted the request" in str(m.get("text"))), None),
+                         "Falcon's answer in the channel")
+        actions = [a["action"] for a in self.sb.falcon_actions() if a["device_id"] == device]
+        self.tl.step("falcon", f"card shown, bob (commander) clicked Contain; Falcon got "
+                               f"{', '.join(actions)} for device {device[:8]}…, "
+                               f"{time.monotonic() - asked:.1f} s later: "
+                               f"{self.plain(done['text'])} (channel and Jira told)")
+
     def status(self) -> None:
         reply = self.in_incident("bob", "status")
         self.tl.detail("answer", self.plain(self.answer(reply, "the status answer")))
@@ -555,11 +605,15 @@ def play(story: Story, socket_mode: bool = False) -> None:
         story.socket_refresh()
     say("── e. page a team")
     story.page()
-    say("── f. status")
+    say("── f. run the incident: commander, update, handover")
+    story.run_the_incident()
+    say("── g. contain a host (CrowdStrike Falcon)")
+    story.contain()
+    say("── h. status")
     story.status()
-    say("── g. archive, cancelled")
+    say("── i. archive, cancelled")
     cancelled = story.archive_cancelled()
-    say(f"── h. archive at the deadline ({ARCHIVE_DELAY_SECONDS} s), irbot restarted meanwhile")
+    say(f"── j. archive at the deadline ({ARCHIVE_DELAY_SECONDS} s), irbot restarted meanwhile")
     story.archive_for_real(cancelled)
     story.prefect_runs()
 
@@ -601,7 +655,7 @@ def main(argv: list[str] | None = None) -> int:
         stack.start()
         assert stack.serve is not None
         serve, webhook, prefect_url = stack.serve, stack.webhook_url, stack.prefect_url
-        tl.step("setup", f"sandbox: Slack, Jira and PagerDuty emulators on {sb.url}")
+        tl.step("setup", f"sandbox: Slack, Jira, PagerDuty and Falcon emulators on {sb.url}")
         tl.step("setup", f"Prefect server healthy: {prefect_url} (log {stack.prefect_log})")
         driver: Driver
         if args.socket_mode:

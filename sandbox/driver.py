@@ -183,8 +183,9 @@ class SocketDriver(Driver):
 def form_values(view: dict[str, Any], fill: dict[str, Any]) -> dict[str, Any]:
     """`view.state.values` for a modal, filling input blocks by block_id.
 
-    `fill` maps block_id → str (text input), list[str] (users select), bool (checkbox ticked)
-    or str for a static select's option value. Blocks not in `fill` are sent empty, as Slack does.
+    `fill` maps block_id → str (text input, a single user select), list[str] (multi users
+    select), bool (checkbox ticked) or str for a static select's option value. Blocks not in
+    `fill` are sent empty, as Slack does.
     """
     values: dict[str, Any] = {}
     for block in view.get("blocks", []):
@@ -196,6 +197,8 @@ def form_values(view: dict[str, Any], fill: dict[str, Any]) -> dict[str, Any]:
             value: dict[str, Any] = {"type": kind, "value": wanted or None}
         elif kind == "multi_users_select":
             value = {"type": kind, "selected_users": list(wanted or [])}
+        elif kind == "users_select":  # Slack sends the initial user when nobody changed it
+            value = {"type": kind, "selected_user": wanted or element.get("initial_user")}
         elif kind == "checkboxes":
             value = {"type": kind, "selected_options": element["options"][:1] if wanted else []}
         elif kind == "static_select":

@@ -6,13 +6,13 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
-Service = Literal["slack", "jira", "pagerduty"]
-SERVICES: tuple[Service, ...] = ("slack", "jira", "pagerduty")
+Service = Literal["slack", "jira", "pagerduty", "falcon"]
+SERVICES: tuple[Service, ...] = ("slack", "jira", "pagerduty", "falcon")
 
 
 def target_matches(target: str, service: str, name: str) -> bool:
     """Whether a request of `service` named `name` is what `target` names: "*", a Slack method,
-    or "METHOD path-regex" (method may be "*") for Jira and PagerDuty."""
+    or "METHOD path-regex" (method may be "*") for Jira, PagerDuty and Falcon."""
     if target == "*":
         return True
     if service == "slack":

@@ -175,6 +175,39 @@ def _issuetype_ref(ref: Any, problems: dict[str, str]) -> str | None:
     return None
 
 
+# Jira's default priority scheme: an edit naming another priority is refused, as Jira does.
+PRIORITIES = {"Highest": "1", "High": "2", "Medium": "3", "Low": "4", "Lowest": "5"}
+EDITABLE = ("priority", "labels")  # what irbot edits; anything else is refused loudly
+
+
+def edit_issue(state: SandboxState, call: JiraCall) -> Response:
+    """PUT /issue/{key}: `fields.priority` ({"name"} or {"id"}) and `labels`; 204."""
+    issue = state.jira.issue(call.match["key"])
+    if issue is None:
+        return _not_found_issue()
+    body = call.body if isinstance(call.body, dict) else {}
+    fields = body.get("fields") or {}
+    if call.body_error or not isinstance(fields, dict):
+        return errors(400, [call.body_error or "Request must contain 'fields'."])
+    problems = {name: f"Field '{name}' cannot be set. It is not on the appropriate screen, "
+                "or unknown." for name in fields if name not in EDITABLE}
+    raw = fields.get("priority")
+    ref: dict[str, Any] = raw if isinstance(raw, dict) else {}
+    chosen = next((n for n, i in PRIORITIES.items()
+                   if ref.get("name") == n or ref.get("id") == i), None)
+    if "priority" in fields and chosen is None:
+        problems["priority"] = f"Priority name '{ref.get('name')}' is not valid"
+    if problems:
+        return errors(400, [], problems)  # nothing changes
+    if chosen is not None:
+        number = PRIORITIES[chosen]
+        issue.extra["priority"] = {"name": chosen, "id": number,
+                                   "self": f"{call.base}/rest/api/2/priority/{number}"}
+    if isinstance(fields.get("labels"), list):
+        issue.extra["labels"] = [str(label) for label in fields["labels"]]
+    return Response(status_code=204)
+
+
 def get_issue(state: SandboxState, call: JiraCall) -> Response:
     issue = state.jira.issue(call.match["key"])
     if issue is None:
@@ -282,6 +315,7 @@ ROUTES: list[tuple[str, re.Pattern[str], Handler]] = [
         ("POST", r"/rest/api/2/issue", create_issue),
         ("GET", r"/rest/api/2/search/jql", search_jql),
         ("GET", r"/rest/api/2/issue/(?P<key>[^/]+)", get_issue),
+        ("PUT", r"/rest/api/2/issue/(?P<key>[^/]+)", edit_issue),
         ("GET", r"/rest/api/2/issue/(?P<key>[^/]+)/comment", get_comments),
         ("POST", r"/rest/api/2/issue/(?P<key>[^/]+)/comment", add_comment),
         ("POST", r"/rest/api/2/issue/(?P<key>[^/]+)/attachments", add_attachments),

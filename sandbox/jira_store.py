@@ -226,6 +226,7 @@ class JiraStore:
             "issuetype": issue.issuetype["name"],
             "summary": issue.summary,
             "description": issue.description,
+            "priority": (issue.extra.get("priority") or {}).get("name"),
             "created": issue.created,
             "comments": [c.body for c in issue.comments],
             "attachments": attachments,

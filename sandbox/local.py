@@ -18,6 +18,8 @@ DEFAULT_BOT_TOKEN = "xoxb-sandbox-token"
 DEFAULT_JIRA_USER = "bot@example.com"
 DEFAULT_JIRA_TOKEN = "jira-sandbox-token"
 DEFAULT_APP_TOKEN = "xapp-1-A0IRBOT-sandbox-app-token"
+DEFAULT_FALCON_CLIENT_ID = "falcon-sandbox-client"
+DEFAULT_FALCON_CLIENT_SECRET = "falcon-sandbox-secret"
 TEAM_ID = "T0SANDBOX"
 BOT_USER_ID = "U0IRBOT01"
 BOT_ID = "B0IRBOT01"
@@ -25,7 +27,7 @@ APP_ID = "A0IRBOT"
 
 
 class Sandbox:
-    """Slack, Jira and PagerDuty emulators on one loopback HTTP server.
+    """Slack, Jira, PagerDuty and CrowdStrike Falcon emulators on one loopback HTTP server.
 
     All query methods return copies; mutate state only through the methods here or the emulated APIs
     themselves.
@@ -37,8 +39,12 @@ class Sandbox:
         host: str = "127.0.0.1", port: int = 0, app_token: str = DEFAULT_APP_TOKEN,
         bot_scopes: tuple[str, ...] | None = None,
         jira_permissions: tuple[str, ...] = PERMISSIONS,
+        falcon_client_id: str = DEFAULT_FALCON_CLIENT_ID,
+        falcon_client_secret: str = DEFAULT_FALCON_CLIENT_SECRET,
     ) -> None:
         self.bot_token = bot_token
+        self.falcon_client_id = falcon_client_id
+        self.falcon_client_secret = falcon_client_secret
         self.app_token = app_token
         # By default, what Slack reports for an app installed from irbot's manifest.
         self.bot_scopes = manifest_bot_scopes() if bot_scopes is None else tuple(bot_scopes)
@@ -51,7 +57,8 @@ class Sandbox:
         self.app_id = APP_ID
         self._host, self._port = host, port
         self._state = SandboxState(
-            credentials=Credentials(bot_token, jira_user, jira_token, app_token),
+            credentials=Credentials(bot_token, jira_user, jira_token, app_token,
+                                    falcon_client_id, falcon_client_secret),
             jira_projects=self.jira_projects, team_id=TEAM_ID, bot_user_id=BOT_USER_ID,
             bot_id=BOT_ID, app_id=APP_ID, bot_scopes=self.bot_scopes,
             jira_permissions=tuple(jira_permissions),
@@ -100,6 +107,11 @@ class Sandbox:
     @property
     def pagerduty_url(self) -> str:
         return f"{self.url}/pagerduty/v2/enqueue"
+
+    @property
+    def falcon_url(self) -> str:
+        """Falcon's API base URL (falconpy's `base_url`)."""
+        return f"{self.url}/falcon"
 
     # --- seeding -----------------------------------------------------------------------
 
@@ -187,6 +199,29 @@ class Sandbox:
 
     def jira_create_issue(self, summary: str, project: str = "SEC") -> str:
         return self._state.jira_create_issue(summary, project)
+
+    def add_usergroup(self, handle: str, members: list[str], group_id: str | None = None) -> str:
+        """A Slack user group (`usergroups.users.list`); returns its id (`S…`)."""
+        return self._state.add_usergroup(handle, members, group_id)
+
+    # --- CrowdStrike Falcon ------------------------------------------------------------
+
+    def add_host(self, hostname: str, **details: str) -> str:
+        """A host with a Falcon sensor; returns its device id. `details`: platform_name,
+        os_version, last_seen, status."""
+        return self._state.add_host(hostname, **details)
+
+    def falcon_host(self, device_id: str) -> dict[str, Any]:
+        """The host as Falcon reports it now (its containment status included)."""
+        return self._state.falcon_host(device_id)
+
+    def falcon_actions(self) -> list[dict[str, Any]]:
+        """Every containment action Falcon accepted: {action, device_id, at}, oldest first."""
+        return self._state.falcon_actions()
+
+    def set_falcon_settle(self, seconds: float) -> None:
+        """How long a pending containment (or lift) takes to become final."""
+        self._state.set_falcon_settle(seconds)
 
     # --- Socket Mode -------------------------------------------------------------------
 

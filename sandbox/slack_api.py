@@ -27,6 +27,7 @@ METHODS: dict[str, Method] = {
     "auth.test": slack_users.auth_test,
     "users.info": slack_users.users_info,
     "users.list": slack_users.users_list,
+    "usergroups.users.list": slack_users.usergroup_members,
     "conversations.create": slack_conversations.create,
     "conversations.info": slack_conversations.info,
     "conversations.list": slack_conversations.list_,
@@ -102,6 +103,13 @@ def slack_routes(state: SandboxState) -> list[Route]:
     ]
 
 
+def _private_scope(method: str, params: Params) -> str | None:
+    """The scope Slack wants for a private channel (the one check the emulator makes)."""
+    if method == "conversations.create" and params.get_bool("is_private"):
+        return "groups:write"
+    return None
+
+
 def _token_kind(state: SandboxState, token: str) -> str | None:
     """"bot", "app" (the Socket Mode token) or None when neither matches."""
     for kind, expected in (("bot", state.credentials.bot_token),
@@ -147,6 +155,10 @@ def _answer(state: SandboxState, method: str, params: Params, token: str, auth_v
             handler = METHODS.get(method)
             if handler is None:
                 raise SlackError("unknown_method")
+            needed = _private_scope(method, params)
+            if needed and needed not in state.bot_scopes:
+                raise SlackError("missing_scope", needed=needed,
+                                 provided=",".join(state.bot_scopes))
             body = {"ok": True, **handler(state.slack, params)}
         except SlackError as exc:
             body = exc.body()

@@ -165,6 +165,7 @@ class Workspace:
         self.response_urls: dict[str, ResponseUrl] = {}
         self.responses: list[dict[str, Any]] = []
         self.files: dict[str, Any] = {}  # id → sandbox.slack_changes.StoredFile
+        self.usergroups: dict[str, tuple[str, list[str]]] = {}  # id → (handle, member ids)
         self.users[bot_user_id] = User(bot_user_id, BOT_NAME, BOT_NAME, is_bot=True)
 
     # --- users -------------------------------------------------------------------------
@@ -176,6 +177,11 @@ class Workspace:
         user = User(new_slack_id("U", self.users), name, real_name or name, deleted, is_bot)
         self.users[user.id] = user
         return user
+
+    def add_usergroup(self, handle: str, members: list[str], group_id: str | None = None) -> str:
+        group_id = group_id or new_slack_id("S", self.usergroups)
+        self.usergroups[group_id] = (handle, list(members))
+        return group_id
 
     # --- channels ----------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""auth.test, users.info, users.list."""
+"""auth.test, users.info, users.list, usergroups.users.list."""
 
 from __future__ import annotations
 
@@ -39,3 +39,10 @@ def users_list(ws: Workspace, p: Params) -> dict[str, Any]:
         "cache_ts": 0,
         "response_metadata": {"next_cursor": next_cursor},
     }
+
+
+def usergroup_members(ws: Workspace, p: Params) -> dict[str, Any]:
+    group = ws.usergroups.get(p.get_str("usergroup") or "")
+    if group is None:
+        raise SlackError("no_such_subteam")
+    return {"users": list(group[1])}

@@ -28,6 +28,9 @@ from webhook.local_prefect import (
 
 SIGNING_SECRET = "sandbox-signing-secret-0123456789"
 ROUTING_KEYS = {"engineering": "E" * 32, "database": "D" * 32}
+# The Slack user group allowed to confirm containment (tests seed its members; the demo's
+# commander confirms, so it may stay empty there).
+CONTAIN_GROUP = "S0CONTAIN01"
 STARTUP_SECONDS = 120.0
 STOP_GRACE_SECONDS = 30.0
 
@@ -49,6 +52,10 @@ def irbot_settings(sb: Sandbox, archive_delay: int,
         # No schedule: tests and benchmarks count every call, and a scheduled run would add
         # its own. Automatic backups are tested by running their flow directly.
         "IRBOT_AUTO_BACKUP_MINUTES": "0",
+        "FALCON_CLIENT_ID": sb.falcon_client_id,
+        "FALCON_CLIENT_SECRET": sb.falcon_client_secret,
+        "FALCON_BASE_URL": sb.falcon_url,
+        "IRBOT_CONTAIN_ALLOWED": CONTAIN_GROUP,
     }
 
 

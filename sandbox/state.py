@@ -13,6 +13,7 @@ from typing import Any
 
 from sandbox import peers, slack_changes
 from sandbox.crash import CrashBook, CrashFault, CrashRecord, CrashService, When
+from sandbox.falcon_store import FalconStore
 from sandbox.faults import Fault, FaultBook, Service
 from sandbox.jira_store import PERMISSIONS, JiraStore
 from sandbox.recording import RecordedRequest
@@ -27,6 +28,8 @@ class Credentials:
     jira_user: str
     jira_token: str
     app_token: str = ""  # Socket Mode's app-level token (xapp-…)
+    falcon_client_id: str = "falcon-sandbox-client"
+    falcon_client_secret: str = "falcon-sandbox-secret"
 
 
 class SandboxState:
@@ -43,6 +46,7 @@ class SandboxState:
                                app_id=app_id)
         self.jira = JiraStore(jira_projects, credentials.jira_user, jira_permissions)
         self.pagerduty_events: list[dict[str, Any]] = []
+        self.falcon = FalconStore(credentials.falcon_client_id, credentials.falcon_client_secret)
         self.faults = FaultBook()
         self.crash_faults = CrashBook()
         self.throttles = Throttles()
@@ -261,3 +265,34 @@ class SandboxState:
     def pagerduty(self) -> list[dict[str, Any]]:
         with self.lock:
             return copy.deepcopy(self.pagerduty_events)
+
+    # --- Falcon ------------------------------------------------------------------------
+
+    def add_host(self, hostname: str, **details: str) -> str:
+        with self.lock:
+            return self.falcon.add_host(hostname, **details)
+
+    def falcon_host(self, device_id: str) -> dict[str, Any]:
+        with self.lock:
+            found = self.falcon.details([device_id])
+            if not found:
+                raise KeyError(f"unknown host {device_id!r}")
+            return found[0]
+
+    def falcon_actions(self) -> list[dict[str, Any]]:
+        with self.lock:
+            return copy.deepcopy(self.falcon.actions)
+
+    def set_falcon_settle(self, seconds: float) -> None:
+        with self.lock:
+            self.falcon.settle_seconds = seconds
+
+    # --- Slack user groups -------------------------------------------------------------
+
+    def add_usergroup(self, handle: str, members: list[str], group_id: str | None = None) -> str:
+        """A user group (`S…`); an existing `group_id` gets these members instead."""
+        with self.lock:
+            unknown = [m for m in members if m not in self.slack.users]
+            if unknown:
+                raise ValueError(f"unknown users: {unknown}")
+            return self.slack.add_usergroup(handle, members, group_id)

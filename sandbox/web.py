@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from http import HTTPStatus
 from typing import Any
 
@@ -18,6 +19,8 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
 
 def fault_response(fault: Fault) -> Response:
     """What an overloaded or failing vendor answers, per service."""
+    if fault.service == "falcon":
+        return falcon_fault_response(fault)
     headers: dict[str, str] = {}
     if fault.status == 429:
         # A 429 without Retry-After would make clients guess; vendors always send it.
@@ -40,6 +43,26 @@ def fault_response(fault: Fault) -> Response:
                              fault.status, headers)
     return json_response({"status": "invalid event", "message": message, "errors": [message]},
                          fault.status, headers)
+
+
+def falcon_error(status: int, message: str | None = None,
+                 headers: dict[str, str] | None = None) -> Response:
+    """Falcon's error shape: a list of {code, message} and no resources."""
+    return json_response({"meta": {}, "errors": [{"code": status,
+                                                  "message": message or _reason(status)}],
+                          "resources": []}, status, headers)
+
+
+def falcon_fault_response(fault: Fault) -> Response:
+    """Falcon's 429 says when to come back as a Unix time in X-RateLimit-RetryAfter."""
+    headers: dict[str, str] = {}
+    if fault.status == 429:
+        wait = fault.retry_after if fault.retry_after is not None else 1
+        headers = {"X-RateLimit-RetryAfter": str(int(time.time()) + wait),
+                   "X-RateLimit-Limit": "6000", "X-RateLimit-Remaining": "0"}
+    if fault.body is not None:
+        return json_response(fault.body, fault.status, headers)
+    return falcon_error(fault.status, headers=headers)
 
 
 def _reason(status: int) -> str:

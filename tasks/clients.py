@@ -12,6 +12,7 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from tasks.settings import Settings, get_settings
 
 if TYPE_CHECKING:
+    from falconpy import Hosts
     from slack_sdk.web.async_client import AsyncWebClient
 
 # Flows: the SDK owns Slack 429s (it sleeps Retry-After) and nothing else; 5xx and connection
@@ -87,3 +88,17 @@ def jira_client(settings: Settings | None = None,
 def pagerduty_client() -> httpx.Client:
     """HTTP client for the PagerDuty Events API v2."""
     return httpx.Client(timeout=_HTTP_TIMEOUT_SECONDS)
+
+
+def falcon_client(settings: Settings | None = None,
+                  timeout: float = _HTTP_TIMEOUT_SECONDS) -> Hosts:
+    """CrowdStrike Falcon's Hosts API (OAuth2 client credentials); callers check
+    `settings.falcon_configured` first. falconpy fetches its token on first use."""
+    from falconpy import Hosts  # imported here: only the containment flows need it
+
+    s = settings or get_settings()
+    if s.FALCON_CLIENT_ID is None or s.FALCON_CLIENT_SECRET is None:
+        raise RuntimeError("Falcon is not configured (FALCON_CLIENT_ID, FALCON_CLIENT_SECRET)")
+    return Hosts(client_id=s.FALCON_CLIENT_ID,
+                 client_secret=s.FALCON_CLIENT_SECRET.get_secret_value(),
+                 base_url=s.FALCON_BASE_URL, timeout=timeout)

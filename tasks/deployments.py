@@ -19,7 +19,8 @@ HANDOVER = "handover-incident/handover"
 REMIND = "remind-incident/remind"
 CONTAIN = "contain-incident/contain"
 LIFT = "lift-incident/lift"
-ALL = (CREATE, BACKUP, AUTOBACKUP, ARCHIVE, PAGE)  # grows as each of the above is served
+ALL = (CREATE, BACKUP, AUTOBACKUP, ARCHIVE, PAGE, COMMANDER, SEVERITY, UPDATE, HANDOVER,
+       REMIND, CONTAIN, LIFT)
 
 
 def flow_of(deployment: str) -> str:

@@ -25,3 +25,18 @@ class VendorRefused(IrbotError):
 
 class NotAnIncident(IrbotError):
     """The channel has no incident state (never was one, or already archived)."""
+
+
+class FalconError(IrbotError):
+    """CrowdStrike Falcon answered with an error (or not at all); `transient` ones are retried."""
+
+    def __init__(self, user_message: str, status: int = 0, transient: bool = False,
+                 retry_after: float = 0.0) -> None:
+        super().__init__(user_message)
+        self.status = status
+        self.transient = transient
+        self.retry_after = retry_after  # seconds Falcon asked us to wait (a 429), else 0
+
+
+class HostLookupFailed(IrbotError):
+    """No host, or several hosts, by the name given: nothing to act on."""

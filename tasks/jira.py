@@ -103,6 +103,17 @@ def add_comment(jira: JIRA, key: str, body: str, marker: str = "") -> None:
     jira.add_comment(key, body)
 
 
+@task(name="jira-set-priority", **TASK_OPTIONS)
+def set_priority(jira: JIRA, key: str, priority: str) -> None:
+    """Set the case's priority by name (setting the same again is harmless: retries are safe)."""
+    try:
+        jira.issue(key, fields="priority").update(fields={"priority": {"name": priority}})
+    except JIRAError as exc:
+        if exc.status_code in (400, 401, 403, 404):
+            raise _refusal(exc, f"set the priority {priority} on {key}") from exc
+        raise
+
+
 @task(name="jira-list-attachments", **TASK_OPTIONS)
 def list_attachments(jira: JIRA, key: str) -> list[dict[str, str]]:
     """Every attachment on the case (transcript copies and files), oldest first."""

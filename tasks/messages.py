@@ -8,6 +8,7 @@ from typing import Any
 
 ARCHIVE_CANCEL_ACTION = "irbot_archive_cancel"
 ARCHIVE_NOW_ACTION = "irbot_archive_now"
+REMINDER_SNOOZE_ACTION = "irbot_reminder_snooze"
 # Our own status notices carry this metadata so backups can leave them out of the transcript.
 NOTICE_EVENT_TYPE = "irbot_notice"
 # Who acted when no Slack user did: a run started from Prefect (the UI, the CLI, an automation).
@@ -18,6 +19,8 @@ DEADLINE = "deadline"  # `decided_by` when the archive's timer, not a person, re
 COMMANDS_HELP = (
     "`/irbot backup` save this channel's messages to the Jira case · "
     "`/irbot page <team> [message]` page an on-call team · "
+    "`/irbot commander`, `severity`, `update`, `handover` run the incident · "
+    "`/irbot contain <host>` network-contain a device · "
     "`/irbot status` incident summary · `/irbot archive` archive in "
 )
 
@@ -74,12 +77,17 @@ def slack_time(moment: datetime) -> str:
 
 
 def welcome_message(case_key: str, case_url: str, title: str, severity: str, creator: str,
-                    archive_delay_text: str) -> tuple[str, list[dict[str, Any]]]:
-    """The first message in an incident channel."""
-    headline = f"Incident channel for <{case_url}|{case_key}>"
+                    archive_delay_text: str, commander: str = "",
+                    private: bool = False) -> tuple[str, list[dict[str, Any]]]:
+    """The first message in an incident channel (`commander` "" = the creator)."""
+    headline = (f"{'Private incident' if private else 'Incident'} channel for "
+                f"<{case_url}|{case_key}>")
     if title:
         headline += f": {title}"
-    details = f"Opened by <@{creator}>" + (f" · severity *{severity}*" if severity else "")
+    details = (f"Opened by <@{creator}> · commander <@{commander or creator}>"
+               + (f" · severity *{severity}*" if severity else ""))
+    if private:
+        details += " · security-sensitive: keep its title and details out of public channels"
     commands = COMMANDS_HELP + archive_delay_text + " unless cancelled"
     text = f"{headline}. {details}."
     blocks: list[dict[str, Any]] = [
@@ -89,9 +97,14 @@ def welcome_message(case_key: str, case_url: str, title: str, severity: str, cre
     return text, blocks
 
 
-def channels_comment(channels: list[tuple[str, datetime]], requester_name: str) -> str:
-    """Jira comment recording the incident's Slack channels."""
-    lines = [f"Slack incident channels opened by {requester_name} via irbot:"]
+PRIVATE_MARK = "Private incident (security-sensitive): its Slack channels are private."
+
+
+def channels_comment(channels: list[tuple[str, datetime]], requester_name: str,
+                     private: bool = False) -> str:
+    """Jira comment recording the incident's Slack channels (marked when they are private)."""
+    lines = [PRIVATE_MARK] if private else []
+    lines.append(f"Slack incident channels opened by {requester_name} via irbot:")
     lines += [f"{channel_line(name)} {when.strftime('%Y-%m-%d %H:%M:%S UTC')})"
               for name, when in channels]
     return "\n".join(lines)
@@ -200,9 +213,10 @@ def channels_comment_refused(case_key: str) -> str:
 
 
 def incident_ready(case_key: str, channel_id: str, exec_channel_id: str | None,
-                   skipped: dict[str, str]) -> str:
-    """To the requester: where the incident lives, and who could not be invited (and why)."""
-    text = f"Incident {case_key} is ready: <#{channel_id}>"
+                   skipped: dict[str, str], private: bool = False) -> str:
+    """To the requester: where the incident lives, and who could not be invited (and why).
+    Never the title: this is seen where the command was typed, maybe a public channel."""
+    text = f"{'Private incident' if private else 'Incident'} {case_key} is ready: <#{channel_id}>"
     if exec_channel_id is not None:
         text += f" (executive channel <#{exec_channel_id}>)"
     if skipped:
@@ -313,3 +327,279 @@ def page_comment(team: str, requester: str, message: str, dedup: str) -> str:
     """The Jira record (`requester`: a name people can read months later)."""
     return (f"PagerDuty: team {team} paged by {requester}" + (f": {message}" if message else "")
             + f" (dedup key {dedup})")
+
+
+# running the incident: commander, severity, updates, handover
+
+UPDATE_STATUSES = ("investigating", "identified", "monitoring", "resolved")
+_TOPIC_LIMIT = 250  # Slack's limit for a topic; plain text, no formatting
+
+
+def slack_escape(text: str) -> str:
+    """Responder text shown as typed in Slack (no accidental links or mentions)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def incident_topic(case_key: str, case_url: str, severity: str, commander_name: str) -> str:
+    """The channel topic: the case URL first (it must survive), then severity and commander."""
+    head = channel_description(case_key, case_url)
+    tail = " · ".join(p for p in (severity, f"Commander: {commander_name}" if commander_name
+                                  else "") if p)
+    topic = f"{head} · {tail}" if tail else head
+    return topic if len(topic) <= _TOPIC_LIMIT else topic[:_TOPIC_LIMIT - 1] + "…"
+
+
+def commander_notice(commander: str, requested_by: str | None) -> str:
+    if requested_by == commander:
+        return f"<@{commander}> is now the incident commander."
+    return f"<@{commander}> is now the incident commander (named by {who(requested_by)})."
+
+
+def commander_comment(commander: str, requester: str) -> str:
+    """Jira record (`commander`, `requester`: names people can read months later)."""
+    return f"Incident commander: {commander} (named by {requester} in Slack via irbot)."
+
+
+def severity_notice(old: str, new: str, requested_by: str | None) -> str:
+    change = f"from {old} to *{new}*" if old and old != new else f"to *{new}*"
+    return f"Severity changed {change} by {who(requested_by)}."
+
+
+def severity_comment(old: str, new: str, requester: str, priority: str | None) -> str:
+    change = f"from {old} to {new}" if old and old != new else f"to {new}"
+    return (f"Severity changed {change} by {requester} in Slack via irbot."
+            + (f" Jira priority set to {priority}." if priority else ""))
+
+
+def priority_refused(priority: str, case_key: str, reason: str) -> str:
+    return (f"Jira did not accept the priority {priority} on {case_key} ({reason}); the "
+            "severity changed anyway. Set the priority by hand.")
+
+
+def status_label(status: str) -> str:
+    return status.capitalize() if status else "No status yet"
+
+
+def status_update(status: str, summary: str, requested_by: str | None,
+                  case_key: str = "", channel_id: str = "") -> tuple[str, list[dict[str, Any]]]:
+    """An update as posted: in the incident channel, or mirrored (with the case and where it
+    came from) to the executive channel."""
+    where = f" in <#{channel_id}>" if channel_id else ""
+    head = (f"{case_key} status update" if case_key else "Status update") + \
+        f": {status_label(status)}"
+    byline = f"Posted by {who(requested_by)}{where}"
+    body = slack_escape(summary)
+    text = f"{head}. {body} ({byline})"
+    blocks: list[dict[str, Any]] = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": f"*{head}*\n{body}"}},
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": byline}]},
+    ]
+    return text, blocks
+
+
+def update_comment(status: str, summary: str, requester: str) -> str:
+    return f"Status update ({status_label(status)}) by {requester}:\n{summary}"
+
+
+HANDOVER_PARTS = (("known", "What we know"), ("in_progress", "In progress"),
+                  ("actions", "Open actions"))
+
+
+def handover_message(parts: dict[str, str], old: str, new: str,
+                     requested_by: str | None) -> tuple[str, list[dict[str, Any]]]:
+    """The one message a handover posts; `parts` by HANDOVER_PARTS key."""
+    head = f"Handover: <@{new}> takes command from <@{old}>" if old != new else \
+        f"Handover notes: <@{new}> stays in command"
+    sections = [f"*{label}*\n{slack_escape(parts.get(key) or '—')}"
+                for key, label in HANDOVER_PARTS]
+    byline = f"Posted by {who(requested_by)}"
+    text = f"{head}. " + " · ".join(f"{label}: {slack_escape(parts.get(key) or '—')}"
+                                    for key, label in HANDOVER_PARTS)
+    blocks: list[dict[str, Any]] = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": f"*{head}*"}},
+        *({"type": "section", "text": {"type": "mrkdwn", "text": s}} for s in sections),
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": byline}]},
+    ]
+    return text, blocks
+
+
+def handover_comment(parts: dict[str, str], old: str, new: str, requester: str) -> str:
+    """Jira record (`old`, `new`, `requester`: names people can read months later)."""
+    lines = [f"Handover by {requester}: incident commander {old} → {new}."]
+    lines += [f"{label}:\n{parts.get(key) or '—'}" for key, label in HANDOVER_PARTS]
+    return "\n\n".join(lines)
+
+
+# --- Containment through CrowdStrike Falcon (`/irbot contain`, `/irbot lift`) ---------------
+
+CONTAIN_CONFIRM_ACTION = "irbot_contain_confirm"
+CONTAIN_CANCEL_ACTION = "irbot_contain_cancel"
+# Per action: (verb, the button's label, the status that means it is done already).
+HOST_ACTIONS = {"contain": ("contain", "Contain", "contained"),
+                "lift": ("lift containment of", "Lift", "normal")}
+_STATUS_WORDS = {"normal": "not contained", "contained": "contained",
+                 "containment_pending": "containment pending",
+                 "lift_containment_pending": "lift of containment pending"}
+
+
+def _subject(person: str) -> str:
+    """A sentence's subject: our own phrases capitalised, people's names as they spell them."""
+    return _sentence(person) if person == OPERATOR else person
+
+
+def containment_status(status: str) -> str:
+    """Falcon's device status in words."""
+    return _STATUS_WORDS.get(status, status or "unknown")
+
+
+def host_summary(host: dict[str, Any], last_seen: str) -> str:
+    """`web-01` · Ubuntu 24.04 (Linux) · last seen … · not contained (the platform only when
+    the OS version does not already say it)."""
+    os_name = str(host.get("os_version") or "").strip()
+    platform = str(host.get("platform_name") or "")
+    if platform and platform not in os_name:
+        os_name = f"{os_name} ({platform})" if os_name else platform
+    return (f"`{host.get('hostname', '?')}` · {os_name or 'unknown OS'} · last seen "
+            f"{last_seen or 'never'} · {containment_status(str(host.get('status') or ''))}")
+
+
+def falcon_time(value: str) -> str:
+    """Falcon's ISO time (`2026-01-01T00:00:00Z`) for Slack readers; as given if unreadable."""
+    try:
+        return slack_time(datetime.fromisoformat(value.replace("Z", "+00:00")))
+    except ValueError:
+        return value
+
+
+def host_card(action: str, requested_by: str | None, host: dict[str, Any],
+              value: str) -> tuple[str, list[dict[str, Any]]]:
+    """What Falcon found, with the confirm / Cancel buttons (the buttons carry `value`)."""
+    verb, label, _ = HOST_ACTIONS[action]
+    text = (f"{_subject(who(requested_by))} asked to {verb} a host. CrowdStrike Falcon found "
+            f"{host_summary(host, falcon_time(str(host.get('last_seen') or '')))}. The incident "
+            f"commander or an allowed responder can confirm.")
+    blocks: list[dict[str, Any]] = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": text}},
+        {"type": "actions", "block_id": "irbot_contain", "elements": [
+            {"type": "button", "action_id": CONTAIN_CONFIRM_ACTION, "style": "danger",
+             "text": {"type": "plain_text", "text": label}, "value": value},
+            {"type": "button", "action_id": CONTAIN_CANCEL_ACTION,
+             "text": {"type": "plain_text", "text": "Cancel"}, "value": value},
+        ]},
+    ]
+    return text, blocks
+
+
+def host_card_outcome(text: str) -> tuple[str, list[dict[str, Any]]]:
+    """The card once decided: same place, no buttons."""
+    return text, [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
+
+
+def host_already(action: str, hostname: str, status: str) -> str:
+    return (f"`{hostname}` is already {containment_status(status)} in CrowdStrike Falcon: "
+            f"nothing to {HOST_ACTIONS[action][0].split()[0]}.")
+
+
+def host_not_found(hostname: str) -> str:
+    return (f"CrowdStrike Falcon has no host named `{hostname}`. Check the name (Falcon's "
+            "hostname, without the domain if Falcon shows none).")
+
+
+def hosts_ambiguous(hostname: str, device_ids: list[str]) -> str:
+    shown = ", ".join(f"`{d}`" for d in device_ids[:5])
+    return (f"CrowdStrike Falcon has {len(device_ids)} hosts named `{hostname}` ({shown}), so "
+            "irbot will not guess which one: act on it in the Falcon console.")
+
+
+def lookup_failed(action: str, hostname: str, reason: str) -> str:
+    return f"Could not look up `{hostname}` to {HOST_ACTIONS[action][0]} it: {reason}"
+
+
+def host_confirmed(action: str, hostname: str, decider: str) -> str:
+    return (f"{_subject(decider)} confirmed: asking CrowdStrike Falcon to "
+            f"{HOST_ACTIONS[action][0]} `{hostname}`…")
+
+
+def host_cancelled(action: str, hostname: str, decider: str) -> str:
+    return (f"{_subject(decider)} cancelled: `{hostname}` was not changed "
+            f"(no {'containment' if action == 'contain' else 'lift'} was requested).")
+
+
+def host_done(action: str, hostname: str, status: str) -> str:
+    done = HOST_ACTIONS[action][2]
+    if status == done:
+        return f"CrowdStrike Falcon reports `{hostname}` {containment_status(status)}."
+    return (f"CrowdStrike Falcon accepted the request; `{hostname}` is "
+            f"{containment_status(status)} (the sensor completes it when it next checks in).")
+
+
+def host_action_failed(action: str, hostname: str, reason: str) -> str:
+    return f"CrowdStrike Falcon did not {HOST_ACTIONS[action][0]} `{hostname}`: {reason}"
+
+
+def containment_comment(hostname: str, step: str) -> str:
+    """A Jira comment for one containment step (names, never Slack mentions)."""
+    return f"[CrowdStrike Falcon · {hostname}] {step}"
+
+
+def lookup_comment(action: str, hostname: str, requester: str, host: dict[str, Any]) -> str:
+    return (f"{_subject(requester)} asked via Slack to {HOST_ACTIONS[action][0]} this host. "
+            f"Falcon found device {host.get('device_id', '?')}: "
+            f"{host_summary(host, str(host.get('last_seen') or ''))}. Awaiting confirmation.")
+
+
+# Falcon's refusals and outages, for responders (tasks/falcon.py maps its answers to these).
+def falcon_auth_refused(status: int) -> str:
+    return (f"Falcon refused irbot's API client (HTTP {status}). Whoever runs irbot should "
+            "check FALCON_CLIENT_ID / FALCON_CLIENT_SECRET and FALCON_BASE_URL (`irbot check`).")
+
+
+def falcon_forbidden(status: int) -> str:
+    return (f"Falcon refused this (HTTP {status}): irbot's API client lacks the Hosts scope "
+            "(read and write). Whoever runs irbot can add it in Falcon's API clients page.")
+
+
+def falcon_throttled(attempts: int) -> str:
+    return (f"Falcon is rate-limiting irbot (HTTP 429) and still was after "
+            f"{count(attempts, 'attempt')}. Nothing was changed; try again in a minute.")
+
+
+def falcon_unavailable(status: int, attempts: int) -> str:
+    what = f"HTTP {status}" if status else "no answer"
+    return (f"Falcon is not answering ({what}) after {count(attempts, 'attempt')}. Nothing was "
+            "changed; try again shortly.")
+
+
+def falcon_rejected(status: int, detail: str) -> str:
+    return f"Falcon rejected the request (HTTP {status}: {detail[:200] or 'no detail'})."
+
+
+# remind-incident
+
+REMINDER_OUTDATED = ("That is not the latest update reminder, so nothing was snoozed; use the "
+                     "Snooze button on the newest one.")
+
+
+def update_reminder(commander: str, since: datetime, period_text: str,
+                    channel_id: str) -> tuple[str, list[dict[str, Any]]]:
+    """The reminder in the incident channel, mentioning the commander, with one Snooze button
+    (its value: the channel, so the click names its incident)."""
+    text = (f"<@{commander}>, no status update since {slack_time(since)}: please post one "
+            "with `/irbot update`.")
+    about = (f"A reminder comes after {period_text} without an update. Snooze: none for the "
+             f"next {period_text}.")
+    blocks: list[dict[str, Any]] = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": text}},
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": about}]},
+        {"type": "actions", "block_id": "irbot_reminder", "elements": [
+            {"type": "button", "action_id": REMINDER_SNOOZE_ACTION, "value": channel_id,
+             "text": {"type": "plain_text", "text": f"Snooze {period_text}"}}]},
+    ]
+    return text, blocks
+
+
+def reminder_snoozed(snoozed_by: str, until: datetime) -> tuple[str, list[dict[str, Any]]]:
+    """The reminder once snoozed: same place, no button (it cannot be snoozed twice)."""
+    text = (f"Update reminder snoozed by {who(snoozed_by)}: no reminder before "
+            f"{slack_time(until)}.")
+    return text, [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]

@@ -4,6 +4,8 @@
   Prefect never retries a Slack 429, so one throttled call stays one call plus its waits.
 - Slack 5xx / connection errors, Jira and PagerDuty 429 / 5xx / connection errors: Prefect task
   retries only (the clients retry nothing themselves); a 429 waits what Retry-After asks.
+- Falcon 429 (after X-RateLimit-RetryAfter) / 5xx: Prefect task retries only (falconpy retries
+  nothing; tasks/falcon.py turns its answers into FalconError).
 - Refusals (4xx other than 429, Slack error codes such as channel_not_found): never retried.
 """
 
@@ -21,6 +23,8 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run, task_run
 from slack_sdk.errors import SlackApiError
 
+from tasks.errors import FalconError
+
 # Slack reports some of its own outages as HTTP 200 with these codes.
 _SLACK_TRANSIENT_CODES = {"internal_error", "fatal_error", "service_unavailable",
                           "request_timeout"}
@@ -36,6 +40,8 @@ def _status_is_transient(status: int | None) -> bool:
 
 def is_transient(exc: BaseException) -> bool:
     """True for a fault Prefect should retry (see the module docstring), False otherwise."""
+    if isinstance(exc, FalconError):
+        return exc.transient  # a 429 or a 5xx (falconpy itself retries nothing)
     if isinstance(exc, SlackApiError):
         status = exc.response.status_code
         if status == 429 or exc.response.get("error") == "ratelimited":
@@ -62,6 +68,8 @@ def is_repeat_attempt() -> bool:
 def retry_after_seconds(exc: BaseException) -> float:
     """What a 429 asked us to wait (0 when it did not say, or for anything else)."""
     headers: Any = None
+    if isinstance(exc, FalconError):
+        return min(exc.retry_after, MAX_RETRY_AFTER_SECONDS)
     if isinstance(exc, JIRAError) and exc.status_code == 429 and exc.response is not None:
         headers = exc.response.headers
     elif isinstance(exc, httpx.HTTPStatusError) and exc.response.status_code == 429:

@@ -20,10 +20,26 @@ from prefect.client.orchestration import PrefectClient, get_client
 from prefect.client.schemas.objects import FlowRun, StateType
 from prefect.exceptions import ObjectNotFound
 
-from tasks.deployments import ARCHIVE, BACKUP, CREATE, PAGE, flow_of
+from tasks.deployments import (
+    ARCHIVE,
+    BACKUP,
+    COMMANDER,
+    CONTAIN,
+    CREATE,
+    HANDOVER,
+    LIFT,
+    PAGE,
+    REMIND,
+    SEVERITY,
+    UPDATE,
+    flow_of,
+)
 
 # The automations match runs of these flows only (not the schedule's: its next firing is soon).
-FLOW_NAMES = tuple(flow_of(d) for d in (CREATE, BACKUP, ARCHIVE, PAGE))
+# A re-run of a containment run repeats nothing: its posts and comments are keyed, and a
+# repeated Falcon request first looks whether the host already moved (tasks/falcon.py).
+FLOW_NAMES = tuple(flow_of(d) for d in (CREATE, BACKUP, ARCHIVE, PAGE, COMMANDER, SEVERITY,
+                                        UPDATE, HANDOVER, REMIND, CONTAIN, LIFT))
 HEAL_AUTOMATION = "irbot: re-run crashed runs"
 ZOMBIE_AUTOMATION = "irbot: crash runs that stopped sending heartbeats"
 MAX_CRASHES = 3

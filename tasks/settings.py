@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import math
+import re
+from datetime import timedelta
 from functools import lru_cache
 from typing import Annotated, Any
 
@@ -10,6 +13,8 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 # Values copied from a template and never replaced; refusing them beats a confusing 401 later.
+# IRBOT_CONTAIN_ALLOWED's entries: a user id (U…, or W… in Enterprise Grid) or a user group (S…).
+_CONTAIN_ID = re.compile(r"[UWS][A-Z0-9]{2,40}")
 _PLACEHOLDERS = {"", "changeme", "change-me", "xoxb-your-token", "your-signing-secret", "todo",
                  "xxx"}
 
@@ -47,16 +52,27 @@ class Settings(BaseSettings):
     IRBOT_SOCKET_IDLE_SECONDS: int = Field(default=900, ge=0)
     # Socket Mode: an app-level token (xapp-…, scope connections:write) instead of a public URL.
     SLACK_APP_TOKEN: SecretStr | None = None
-    # CrowdStrike Falcon (optional): OAuth2 client credentials; only `irbot check` uses them yet.
+    # CrowdStrike Falcon (optional): OAuth2 client credentials for `/irbot contain` and `lift`;
+    # without both, those commands answer that containment is not configured.
     FALCON_CLIENT_ID: str | None = None
     FALCON_CLIENT_SECRET: SecretStr | None = None
     FALCON_BASE_URL: str = "https://api.crowdstrike.com"
+    # Who may confirm a containment besides the incident commander: Slack user ids (U…/W…) and
+    # user-group ids (S…), comma-separated or a JSON list. Empty: the commander alone.
+    IRBOT_CONTAIN_ALLOWED: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # The transcript: automatic backups (0 = off), files attached up to this size, the emoji
     # that puts a message on the timeline, and secrets masked before anything leaves Slack.
     IRBOT_AUTO_BACKUP_MINUTES: int = Field(default=30, ge=0)
     IRBOT_MAX_FILE_MB: float = Field(default=10, ge=0)
     IRBOT_TIMELINE_EMOJI: str = "pushpin"
     IRBOT_REDACT_SECRETS: bool = True
+    # Running the incident: the Jira priority name each severity sets, e.g. {"SEV-1": "Highest"}
+    # (a severity not named leaves the priority alone).
+    IRBOT_JIRA_PRIORITIES: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
+    # Remind the commander to post a status update after this many minutes of quiet, by
+    # severity (fractions allowed); a severity not named gets no reminders. "" = none at all.
+    IRBOT_UPDATE_REMINDER_MINUTES: Annotated[dict[str, float], NoDecode] = Field(
+        default_factory=lambda: {"SEV-1": 30.0, "SEV-2": 60.0})
 
     @field_validator("IRBOT_TIMELINE_EMOJI")
     @classmethod
@@ -119,6 +135,56 @@ class Settings(BaseSettings):
                 raise ValueError('must be a JSON object like {"team": "routing key"}') from None
         return value
 
+    @field_validator("IRBOT_JIRA_PRIORITIES", mode="before")
+    @classmethod
+    def _parse_priorities(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            if not value.strip():
+                return {}
+            try:
+                value = json.loads(value)
+            except ValueError:
+                raise ValueError('must be a JSON object like {"SEV-1": "Highest"}') from None
+        if isinstance(value, dict):
+            # "sev1" and "SEV-1" name the same level, as `/irbot severity` reads them.
+            return {_severity_key(str(k)): v for k, v in value.items()}
+        return value
+
+    def jira_priority(self, severity: str) -> str | None:
+        """The Jira priority name this severity sets, if any."""
+        return self.IRBOT_JIRA_PRIORITIES.get(severity) or None
+
+    @field_validator("IRBOT_CONTAIN_ALLOWED", mode="before")
+    @classmethod
+    def _parse_allowed(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                try:
+                    value = json.loads(text)
+                except ValueError:
+                    raise ValueError('must be Slack ids, comma-separated or a JSON list like '
+                                     '["U0123", "S0456"]') from None
+            else:
+                value = [part for part in text.split(",")]
+        if not isinstance(value, list):
+            raise ValueError("must be Slack ids, comma-separated or a JSON list")
+        ids = [str(part).strip() for part in value if str(part).strip()]
+        wrong = [i for i in ids if not _CONTAIN_ID.fullmatch(i)]
+        if wrong:
+            raise ValueError(f"holds {', '.join(repr(w[:20]) for w in wrong[:3])}: expected user "
+                             "ids (U…, W…) or user-group ids (S…)")
+        return list(dict.fromkeys(ids))
+
+    @property
+    def falcon_configured(self) -> bool:
+        """Containment needs both halves of Falcon's client credentials."""
+        return self.FALCON_CLIENT_ID is not None and self.FALCON_CLIENT_SECRET is not None
+    @field_validator("IRBOT_UPDATE_REMINDER_MINUTES", mode="before")
+    @classmethod
+    def _parse_reminders(cls, value: Any) -> Any:
+        return reminder_minutes(value)
+
     @property
     def socket_mode(self) -> bool:
         """An app token means Socket Mode: Slack is reached over a WebSocket we open."""
@@ -132,8 +198,49 @@ class Settings(BaseSettings):
     def pagerduty_teams(self) -> list[str]:
         return sorted(self.PAGERDUTY_ROUTING_KEYS)
 
+    def reminder_period(self, severity: str) -> timedelta | None:
+        """How much quiet earns the commander a reminder at this severity; None = never."""
+        minutes = self.IRBOT_UPDATE_REMINDER_MINUTES.get(severity)
+        return timedelta(minutes=minutes) if minutes else None
+
     def jira_browse_url(self, key: str) -> str:
         return f"{self.JIRA_URL}/browse/{key}"
+
+
+def _severity_key(name: str) -> str:
+    digits = "".join(c for c in name if c.isdigit())
+    if not name.strip().lower().startswith("sev") or digits not in ("1", "2", "3", "4"):
+        raise ValueError(f"names {name!r}, not a severity SEV-1..SEV-4")
+    return f"SEV-{digits}"
+REMINDER_SEVERITIES = ("SEV-1", "SEV-2", "SEV-3", "SEV-4")
+_REMINDER_EXAMPLE = 'a JSON object like {"SEV-1": 30, "SEV-2": 60} (minutes by severity)'
+
+
+def reminder_minutes(raw: Any) -> dict[str, float]:
+    """IRBOT_UPDATE_REMINDER_MINUTES parsed (JSON text, or a dict given in code); a ValueError
+    says what is wrong with it."""
+    value = raw
+    if isinstance(raw, str):
+        if not raw.strip():
+            return {}
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            raise ValueError(f"must be {_REMINDER_EXAMPLE}") from None
+    if not isinstance(value, dict):
+        raise ValueError(f"must be {_REMINDER_EXAMPLE}")
+    minutes: dict[str, float] = {}
+    for severity, period in value.items():
+        if severity not in REMINDER_SEVERITIES:
+            raise ValueError(f"names {severity!r}, not a severity (one of "
+                             f"{', '.join(REMINDER_SEVERITIES)})")
+        # bool is an int to Python, and `true` minutes is surely a mistake.
+        if isinstance(period, bool) or not isinstance(period, int | float) \
+                or not math.isfinite(period) or period <= 0:
+            raise ValueError(f"gives {severity} {period!r}: minutes must be a number above 0 "
+                             "(leave a severity out to turn its reminders off)")
+        minutes[severity] = float(period)
+    return minutes
 
 
 def load_settings() -> Settings:

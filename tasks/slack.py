@@ -47,9 +47,10 @@ def bot_identity(client: WebClient) -> dict[str, str]:
 
 
 @task(name="slack-create-channel", **TASK_OPTIONS)
-def create_channel(client: WebClient, name: str) -> dict[str, Any]:
-    """Create a public channel; raises SlackApiError (e.g. name_taken) when Slack refuses."""
-    return dict(client.conversations_create(name=name, is_private=False)["channel"])
+def create_channel(client: WebClient, name: str, private: bool = False) -> dict[str, Any]:
+    """Create a channel (private: scope groups:write); raises SlackApiError (e.g. name_taken)
+    when Slack refuses."""
+    return dict(client.conversations_create(name=name, is_private=private)["channel"])
 
 
 @task(name="slack-find-channel", **TASK_OPTIONS)
@@ -75,6 +76,12 @@ def set_description(client: WebClient, channel_id: str, text: str) -> None:
     text = text[:_DESCRIPTION_LIMIT]
     client.conversations_setTopic(channel=channel_id, topic=text)
     client.conversations_setPurpose(channel=channel_id, purpose=text)
+
+
+@task(name="slack-set-topic", **TASK_OPTIONS)
+def set_topic(client: WebClient, channel_id: str, text: str) -> None:
+    """Replace the channel topic (plain text, ≤ 250 chars); the purpose keeps the case link."""
+    client.conversations_setTopic(channel=channel_id, topic=text[:_DESCRIPTION_LIMIT])
 
 
 def _batches(items: list[str], size: int) -> Iterable[list[str]]:

@@ -9,12 +9,14 @@ BOT_SCOPES: tuple[str, ...] = (
     "channels:read",
     "channels:history",
     "groups:read",
+    "groups:write",
     "groups:history",
     "chat:write",
     "chat:write.public",
     "im:write",
     "users:read",
     "files:read",
+    "usergroups:read",  # who may confirm a containment: members of IRBOT_CONTAIN_ALLOWED's groups
 )
 # The app-level token of a Socket Mode app: apps.connections.open needs this and nothing else.
 APP_TOKEN_SCOPE = "connections:write"  # noqa: S105 - a scope name, not a secret

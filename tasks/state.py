@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from datetime import datetime
 from typing import Any, cast
@@ -72,6 +72,16 @@ class IncidentState(Block):
     archive_timer_run_id: str | None = None  # the run that resumes the wait at the deadline
     archive_decided_by: str | None = None  # who decided to archive (kept for a re-run)
     closing: bool = False  # final backup done, channels being archived: refuse new work
+    # Private (security-sensitive): both channels private, the title kept out of public places.
+    private: bool = False
+    # Update reminders (tasks/reminders.py): the scheduled run of the next check and when it is
+    # due, the last reminder posted (its time and message), and a snooze (which reminder, until).
+    reminder_run_id: str | None = None
+    reminder_due_at: datetime | None = None
+    last_reminder_at: datetime | None = None
+    last_reminder_ts: str | None = None
+    snoozed_reminder_ts: str | None = None
+    snoozed_until: datetime | None = None
 
     @classmethod
     def model_json_schema(cls, *args: Any, **kwargs: Any) -> dict[str, Any]:
@@ -120,8 +130,14 @@ def document_name(channel_id: str) -> str:
 
 
 def lock_name(channel_id: str) -> str:
-    """Name of the per-incident global concurrency limit."""
+    """Name of the per-incident global concurrency limit (the state's lock)."""
     return f"irbot-incident-{channel_id.lower()}"
+
+
+def backup_lock_name(channel_id: str) -> str:
+    """Name of the per-incident limit that serialises backups (held for a whole Slack fetch,
+    so that state changes need not wait behind one)."""
+    return f"irbot-backup-{channel_id.lower()}"
 
 
 def register_block_type() -> None:
@@ -182,26 +198,57 @@ def delete_incident(channel_id: str) -> None:
                 client.delete_block_document(doc.id)
         except ObjectNotFound:
             pass
-        try:
-            client.delete_global_concurrency_limit_by_name(lock_name(channel_id))
-        except ObjectNotFound:
-            pass
+        for name in (lock_name(channel_id), backup_lock_name(channel_id)):
+            try:
+                client.delete_global_concurrency_limit_by_name(name)
+            except ObjectNotFound:
+                pass
 
 
-def create_lock(channel_id: str) -> None:
-    """Create the incident's lock (limit 1); existing is fine (a retried create)."""
+def _create_limit(name: str) -> None:
     with get_client(sync_client=True) as client:
         try:
-            client.create_global_concurrency_limit(
-                GlobalConcurrencyLimitCreate(name=lock_name(channel_id), limit=1)
-            )
+            client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=name,
+                                                                                limit=1))
         except ObjectAlreadyExists:
             pass
 
 
+def create_lock(channel_id: str) -> None:
+    """Create the incident's locks (limit 1 each); existing is fine (a retried create)."""
+    _create_limit(lock_name(channel_id))
+    _create_limit(backup_lock_name(channel_id))
+
+
+@contextmanager
+def backup_lock(channel_id: str) -> Iterator[None]:
+    """Hold the incident's backup lock: one backup at a time, while state changes go on.
+
+    An incident opened before backups had their own lock gets it here, once, if it is still
+    open (checked under the state lock); a closed incident raises NotAnIncident.
+    """
+    with ExitStack() as held:
+        try:
+            held.enter_context(_hold(backup_lock_name(channel_id)))
+        except NotAnIncident:
+            with incident_lock(channel_id):
+                if find_incident(channel_id) is None:
+                    raise
+                _create_limit(backup_lock_name(channel_id))
+            held.enter_context(_hold(backup_lock_name(channel_id)))
+        yield
+
+
 @contextmanager
 def incident_lock(channel_id: str) -> Iterator[None]:
-    """Hold the incident's lock; strict, so a missing lock is an error rather than no lock.
+    """Hold the incident's state lock around a read-modify-write of its state."""
+    with _hold(lock_name(channel_id)):
+        yield
+
+
+@contextmanager
+def _hold(name: str) -> Iterator[None]:
+    """Hold a per-incident limit; strict, so a missing lock is an error rather than no lock.
 
     A server that cannot take the slot right now (a 5xx, e.g. SQLite "database is locked"
     through a burst, after the Prefect client's own retries) is asked again until the lock's
@@ -212,7 +259,7 @@ def incident_lock(channel_id: str) -> Iterator[None]:
         with ExitStack() as held:
             try:
                 held.enter_context(concurrency(
-                    lock_name(channel_id), occupy=1, strict=True,
+                    name, occupy=1, strict=True,
                     timeout_seconds=max(deadline - time.monotonic(), 1.0),
                     lease_duration=LOCK_LEASE_SECONDS))
             except ConcurrencySlotAcquisitionError as exc:
@@ -256,3 +303,13 @@ def find_incident_by_channel_name(name: str) -> IncidentState | None:
             if len(docs) < page:
                 return None
             offset += page
+
+
+def change_incident(channel_id: str, change: Callable[[IncidentState], None]) -> IncidentState:
+    """Read, change and save the state under the state lock (never behind a backup's fetch);
+    returns the state as saved."""
+    with incident_lock(channel_id):
+        state = load_incident(channel_id)
+        change(state)
+        save_incident(state)
+    return state

@@ -6,6 +6,7 @@ import time, before any test module imports prefect.
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from collections.abc import Iterator
@@ -28,6 +29,11 @@ os.environ.update(prefect_env({}, **{
 
 SIGNING_SECRET = "test-signing-secret-0123456789"
 ARCHIVE_DELAY_SECONDS = 20  # long enough that a loaded machine suspends the run before it
+# `/irbot severity` sets the Jira priority for these (tests/e2e/test_roles.py).
+JIRA_PRIORITIES = '{"SEV-1": "Highest", "SEV-2": "High"}'
+# Update reminders at SEV-4 only, which no other test uses: every 18 s (test_reminders_private
+# waits for them; long enough that a loaded machine's snooze lands within one period).
+REMINDER_SEVERITY, REMINDER_MINUTES = "SEV-4", 0.3
 IRBOT_VARS = tuple(Settings.model_fields)  # every variable irbot reads
 
 
@@ -35,9 +41,9 @@ IRBOT_VARS = tuple(Settings.model_fields)  # every variable irbot reads
 # (`--dist loadfile`), handed out in collection order. The end-to-end modules are mostly waits
 # (archive deadlines, lock leases, heartbeats), so the longest start first and wait side by side.
 LONGEST_FIRST = ("test_archive_wait.py", "test_topology.py", "test_worker_restart.py",
-                 "test_restart.py", "test_crash_heal.py", "test_prefect_ui.py",
-                 "test_socket_mode.py", "test_check.py", "test_page_status_help.py",
-                 "test_malformed_fuzz.py")
+                 "test_restart.py", "test_crash_heal.py", "test_prefect_ui.py", "test_contain.py",
+                 "test_reminders_private.py", "test_roles.py", "test_socket_mode.py",
+                 "test_check.py", "test_page_status_help.py", "test_malformed_fuzz.py")
 
 
 def _cost_rank(item: pytest.Item) -> int:
@@ -95,7 +101,9 @@ def irbot_env(sandbox: object) -> dict[str, str]:
     """Settings pointing irbot at the sandbox."""
     from sandbox.stack import irbot_settings
 
-    return irbot_settings(sandbox, ARCHIVE_DELAY_SECONDS, SIGNING_SECRET)  # type: ignore[arg-type]
+    return {**irbot_settings(sandbox, ARCHIVE_DELAY_SECONDS,  # type: ignore[arg-type]
+                             SIGNING_SECRET),
+            "IRBOT_UPDATE_REMINDER_MINUTES": json.dumps({REMINDER_SEVERITY: REMINDER_MINUTES})}
 
 
 @pytest.fixture
@@ -111,6 +119,7 @@ def settings_env(irbot_env: dict[str, str], prefect_api: str,
 def serve_process(irbot_env: dict[str, str], prefect_api: str) -> Iterator[ServeProcess]:
     """The session's one `irbot serve`."""
     serve = ServeProcess({**os.environ, **irbot_env, "IRBOT_RUN_LIMIT": "30",
+                          "IRBOT_JIRA_PRIORITIES": JIRA_PRIORITIES,
                           "PREFECT_LOGGING_LEVEL": "INFO"}, _HOME / "irbot-serve.log", timeout=90)
     try:
         serve.start()

@@ -6,6 +6,7 @@ from slack_bolt.async_app import AsyncApp
 
 from tasks.clients import async_slack_client
 from tasks.settings import Settings
+from webhook.containment import register_containment
 from webhook.handoff import Handoff
 from webhook.incidents import IncidentDirectory
 from webhook.listeners import register
@@ -17,5 +18,7 @@ def build_bolt(settings: Settings, handoff: Handoff) -> AsyncApp:
         client=async_slack_client(settings),
         signing_secret=settings.SLACK_SIGNING_SECRET.get_secret_value(),
     )
-    register(bolt, settings, handoff, IncidentDirectory(handoff.load_incident))
+    incidents = IncidentDirectory(handoff.load_incident)
+    register(bolt, settings, handoff, incidents)
+    register_containment(bolt, settings, handoff, incidents)
     return bolt

@@ -77,6 +77,12 @@ class Handoff:
                                     timeout=0, idempotency_key=idempotency_key)
         return str(run.id)
 
+    async def run_parameters(self, run_id: str) -> dict[str, Any]:
+        """The parameters a run was created with (a repeated idempotency key returns the
+        first run: its parameters say whose request won)."""
+        run = await self.client.read_flow_run(UUID(run_id))
+        return dict(run.parameters or {})
+
     async def load_incident(self, channel_id: str) -> IncidentState | None:
         """The channel's incident state, or None when it has none (any other fault raises)."""
         return await afind_incident(channel_id, self.client)

@@ -13,12 +13,14 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from tasks import deployments
-from tasks.messages import ARCHIVE_CANCEL_ACTION, ARCHIVE_NOW_ACTION
+from tasks.messages import ARCHIVE_CANCEL_ACTION, ARCHIVE_NOW_ACTION, REMINDER_SNOOZE_ACTION
 from tasks.settings import Settings
 from tasks.slack import dm_instead
 from tasks.state import archive_pending, still_closing
 from webhook import replies
-from webhook.commands import parse_command
+from webhook.commands import HOST_COMMANDS, ROLE_COMMANDS, parse_command
+from webhook.containment import start_lookup
+from webhook.free_text import responder_text
 from webhook.handoff import Handoff, Resumed
 from webhook.incidents import IncidentDirectory
 from webhook.modal import (
@@ -29,7 +31,8 @@ from webhook.modal import (
     read_submission,
     submitted_values,
 )
-from webhook.reading import missing, missing_text, run_id_of, text_of, user_of
+from webhook.reading import missing, missing_text, run_id_of, slack_id, text_of, user_of
+from webhook.role_listeners import needs_trigger, refusal, register_role_forms, run_role_command
 
 log = logging.getLogger("irbot.webhook")
 Respond = Callable[..., Awaitable[Any]]
@@ -73,7 +76,7 @@ def register(app: AsyncApp, settings: Settings, handoff: Handoff,
             return
         # Everything but help acts for someone somewhere, and may answer after the ack.
         needed = ("user_id", "channel_id", "response_url") + (
-            ("trigger_id",) if cmd.name == "create" else ())
+            ("trigger_id",) if cmd.name == "create" or needs_trigger(cmd) else ())
         lacking = missing(command, *needed)
         if lacking:
             log.warning("/irbot %s without %s: answered, nothing started", cmd.name,
@@ -89,11 +92,20 @@ def register(app: AsyncApp, settings: Settings, handoff: Handoff,
                 await ack(text=replies.unknown_team(team, settings.pagerduty_teams))
                 return
             await ack()
+            # Plain and masked before it becomes a parameter, a page and a Jira comment.
+            message = responder_text(cmd.args[1], settings.IRBOT_REDACT_SECRETS)
             async with reporting(respond, f"page for {team}"):
                 await handoff.start_run(deployments.PAGE, {
-                    "channel_id": channel, "team": team, "message": cmd.args[1],
+                    "channel_id": channel, "team": team, "message": message,
                     "requested_by": user}, f"page-{trigger}")
                 await respond(text=replies.paging(team), response_type="ephemeral")
+            return
+        refused = refusal(cmd, user)
+        if refused:
+            await ack(text=refused)
+            return
+        if cmd.name in HOST_COMMANDS and (cmd.problem or not settings.falcon_configured):
+            await ack(text=cmd.problem or replies.CONTAIN_NOT_CONFIGURED)
             return
         if cmd.name != "create" and incidents.known_not_incident(channel):
             # Known from a moment ago: answer in the ack itself, no I/O at all.
@@ -102,7 +114,7 @@ def register(app: AsyncApp, settings: Settings, handoff: Handoff,
         await ack()
         if cmd.name == "create":
             try:
-                await client.views_open(trigger_id=trigger, view=create_modal(channel))
+                await client.views_open(trigger_id=trigger, view=create_modal(channel, user))
             except SlackApiError as exc:
                 await respond(text=replies.form_not_opened(exc.response.get("error")),
                               response_type="ephemeral")
@@ -116,7 +128,10 @@ def register(app: AsyncApp, settings: Settings, handoff: Handoff,
                               response_type="ephemeral")
                 return
             deadline = state.archive_deadline if archive_pending(state, archive_run) else None
-            if cmd.name == "status":
+            if cmd.name in ROLE_COMMANDS:
+                await run_role_command(cmd, state, user, trigger, settings, handoff, client,
+                                       respond)
+            elif cmd.name == "status":
                 await respond(text=replies.status_text(state, deadline), response_type="ephemeral")
             elif cmd.name == "backup":
                 await handoff.start_run(deployments.BACKUP, {
@@ -130,6 +145,11 @@ def register(app: AsyncApp, settings: Settings, handoff: Handoff,
                 await handoff.start_run(deployments.ARCHIVE, {
                     "channel_id": channel, "requested_by": user}, f"archive-{trigger}")
                 await respond(text=replies.ARCHIVE_REQUESTED, response_type="ephemeral")
+            elif cmd.name in HOST_COMMANDS:
+                await start_lookup(handoff, cmd.name, cmd.args[0], channel, user, trigger)
+                await respond(text=replies.looking_up(cmd.args[0]), response_type="ephemeral")
+
+    register_role_forms(app, settings, handoff, tell_user)
 
     @app.view(CALLBACK_ID)
     async def create_submitted(ack: Any, body: dict[str, Any], view: dict[str, Any],
@@ -153,6 +173,7 @@ def register(app: AsyncApp, settings: Settings, handoff: Handoff,
             "severity": request.severity, "existing_case": request.existing_case,
             "exec_channel": request.exec_channel, "exec_invitees": request.exec_invitees,
             "origin_channel": origin, "request_id": str(view["id"]),
+            "commander": request.commander, "private": request.private,
         }
         try:
             # One incident per modal, however often Slack delivers the submission.
@@ -194,3 +215,26 @@ def register(app: AsyncApp, settings: Settings, handoff: Handoff,
         """Skip the rest of the wait."""
         await archive_button(ack, body, action, respond, "archive")
 
+    @app.action(REMINDER_SNOOZE_ACTION)
+    async def reminder_snooze(ack: Any, body: dict[str, Any], action: dict[str, Any],
+                              respond: Respond) -> None:
+        """Snooze an update reminder: answered now, done by a remind-incident run."""
+        await ack()
+        container = body.get("container")
+        channel = slack_id(text_of(action, "value"))
+        reminder = text_of(container, "message_ts") if isinstance(container, dict) else ""
+        user, answerable = user_of(body), bool(text_of(body, "response_url"))
+        if not (channel and reminder and user and answerable):
+            log.warning("Snooze button without its channel, message, user or response_url: "
+                        "nothing snoozed")
+            if answerable:
+                await respond(text=replies.SNOOZE_UNREADABLE, response_type="ephemeral",
+                              replace_original=False)
+            return
+        async with reporting(respond, "snooze"):
+            # Keyed by the reminder: a double click (or two people's) snoozes once.
+            await handoff.start_run(deployments.REMIND, {
+                "channel_id": channel, "snoozed_by": user, "reminder_ts": reminder},
+                f"snooze-{channel}-{reminder}")
+            await respond(text=replies.SNOOZING, response_type="ephemeral",
+                          replace_original=False)

@@ -14,6 +14,7 @@ _KEY_RE = re.compile(r"^[A-Z][A-Z0-9_]{0,29}-[1-9][0-9]{0,9}$")
 
 PEOPLE, TITLE, SEVERITY, CASE_KEY, NEW_CASE, EXEC, EXEC_PEOPLE = (
     "people", "title", "severity", "case_key", "new_case", "exec_channel", "exec_people")
+COMMANDER, PRIVATE = "commander", "private"
 
 
 def _input(block_id: str, label: str, element: dict[str, Any], optional: bool = False,
@@ -32,8 +33,12 @@ def _option(text: str, value: str) -> dict[str, Any]:
     return {"text": {"type": "plain_text", "text": text}, "value": value}
 
 
-def create_modal(origin_channel: str) -> dict[str, Any]:
-    """The form `/irbot create` opens; the origin channel rides in private_metadata."""
+def create_modal(origin_channel: str, requester: str = "") -> dict[str, Any]:
+    """The form `/irbot create` opens; the origin channel rides in private_metadata. The
+    commander picker starts at the requester (left empty, the requester commands too)."""
+    commander: dict[str, Any] = {"type": "users_select"}
+    if requester:
+        commander["initial_user"] = requester
     return {
         "type": "modal",
         "callback_id": CALLBACK_ID,
@@ -43,6 +48,8 @@ def create_modal(origin_channel: str) -> dict[str, Any]:
         "private_metadata": json.dumps({"channel_id": origin_channel}),
         "blocks": [
             _input(PEOPLE, "People to invite", {"type": "multi_users_select"}),
+            _input(COMMANDER, "Incident commander", commander, optional=True,
+                   hint="Who runs the incident; you, unless you pick someone else."),
             _input(TITLE, "Incident title", {"type": "plain_text_input", "max_length": 200},
                    optional=True, hint="Required when creating a new Jira incident."),
             _input(SEVERITY, "Severity", {
@@ -60,6 +67,10 @@ def create_modal(origin_channel: str) -> dict[str, Any]:
                 _option("Also create an executive channel", "exec")]}, optional=True),
             _input(EXEC_PEOPLE, "People for the executive channel",
                    {"type": "multi_users_select"}, optional=True),
+            _input(PRIVATE, "Visibility", {"type": "checkboxes", "options": [
+                _option("Private (security-sensitive)", "private")]}, optional=True,
+                   hint="Private channels, and the title kept out of public channels and "
+                        "PagerDuty."),
         ],
     }
 
@@ -74,6 +85,8 @@ class CreateRequest:
     existing_case: str | None
     exec_channel: bool
     exec_invitees: list[str] = field(default_factory=list)
+    commander: str = ""  # "" = the requester
+    private: bool = False
 
 
 def _value(values: dict[str, Any], block_id: str) -> dict[str, Any]:
@@ -95,6 +108,11 @@ def _text(values: dict[str, Any], block_id: str) -> str:
 def _users(values: dict[str, Any], block_id: str) -> list[str]:
     users = _value(values, block_id).get("selected_users")
     return [u for u in users if isinstance(u, str) and u] if isinstance(users, list) else []
+
+
+def _user(values: dict[str, Any], block_id: str) -> str:
+    user = _value(values, block_id).get("selected_user")
+    return user if isinstance(user, str) else ""
 
 
 def _ticked(values: dict[str, Any], block_id: str) -> bool:
@@ -149,7 +167,8 @@ def read_submission(values: dict[str, Any]) -> CreateRequest | dict[str, str]:
         return errors
     return CreateRequest(invitees=people, title=title, severity=severity,
                          existing_case=key or None, exec_channel=exec_channel,
-                         exec_invitees=exec_people)
+                         exec_invitees=exec_people, commander=_user(values, COMMANDER),
+                         private=_ticked(values, PRIVATE))
 
 
 def origin_channel(view: dict[str, Any]) -> str | None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from tasks.messages import slack_time
-from tasks.state import IncidentState
-from webhook.commands import SUBCOMMANDS, USAGE
+from tasks.messages import slack_time, status_label
+from tasks.state import IncidentState, commander_of
+from webhook.commands import SEVERITY_LEVELS, SUBCOMMANDS, USAGE, PersonProblem
 
 NOT_AN_INCIDENT = ("This channel is not an open incident, so there is nothing to {what} here. "
                    "Use `/irbot create` to open one.")
@@ -22,6 +22,10 @@ BUTTON_UNREADABLE = ("This button does not name an archive irbot can find, so yo
 BACKUP_REQUESTED = "Backup requested: I'll post in the channel when it is saved to Jira."
 ARCHIVE_REQUESTED = ("Archive requested: I'll announce it in the channel, with a Cancel button "
                      "for anyone who needs more time.")
+SNOOZE_UNREADABLE = ("This button does not name a reminder irbot can find, so your click "
+                     "changed nothing.")
+SNOOZING = ("Snoozing the update reminder: the next one comes a full period from now, unless "
+            "an update is posted first.")
 ALREADY_DECIDED = "This archive was already decided (or is over); your click changed nothing."
 
 
@@ -44,7 +48,9 @@ def creating(existing_case: str | None) -> str:
             "its channel is ready.")
 
 
-_VERBS = {"backup": "back up", "archive": "archive", "status": "show"}
+_VERBS = {"backup": "back up", "archive": "archive", "status": "show",
+          "commander": "command", "severity": "change the severity of", "update": "update",
+          "handover": "hand over"}
 
 
 def closed_or_unknown(channel_name: str, command: str, closing: bool = False) -> str:
@@ -85,6 +91,10 @@ def status_text(state: IncidentState, archive_pending_deadline: datetime | None)
         f"*<{state.case_url}|{state.case_key}>*" + (f": {state.title}" if state.title else ""),
         f"Severity: {state.severity or 'not set'}",
         f"Opened by <@{state.created_by}> {slack_time(state.created_at)}",
+        f"Commander: <@{commander_of(state)}>",
+        (f"Latest update: {status_label(state.update_status)}"
+         + (f", {slack_time(state.last_update_at)}" if state.last_update_at else "")
+         if state.update_status else "Latest update: none yet (`/irbot update`)"),
     ]
     if state.exec_channel_id:
         lines.append(f"Executive channel: <#{state.exec_channel_id}>")
@@ -96,3 +106,81 @@ def status_text(state: IncidentState, archive_pending_deadline: datetime | None)
     if archive_pending_deadline:
         lines.append(f"Archive pending: {slack_time(archive_pending_deadline)}")
     return "\n".join(lines)
+
+
+# Running the incident: commander, severity, update, handover.
+
+PERSON_HINTS = {
+    PersonProblem.BARE_NAME: ("`{typed}` was typed, not picked: irbot cannot tell who that is. "
+                              "Type `@` and pick the person from Slack's list, then send."),
+    PersonProblem.NOT_A_PERSON: ("`{typed}` does not name a Slack user. Type `@` and pick the "
+                                 "person from Slack's list (or give no name to take command "
+                                 "yourself)."),
+    PersonProblem.MORE_THAN_ONE: "Name one person: `/irbot commander @person`.",
+}
+UPDATE_FORM_TITLE = "Status update"
+HANDOVER_FORM_TITLE = "Handover"
+SUMMARY_REQUIRED = "Write what changed: the summary is what everyone will read."
+NEXT_COMMANDER_REQUIRED = "Choose who takes command next."
+HANDOVER_EMPTY = "Write at least what is known, so the next commander can pick it up."
+STATUS_REQUIRED = "Choose a status."
+ROLE_FORM_UNREADABLE = ("Slack sent this form without saying who submitted it or where it was "
+                        "opened, so irbot changed nothing. Please close it and try again.")
+
+
+def person_refused(problem: PersonProblem, typed: str) -> str:
+    return PERSON_HINTS[problem].format(typed=typed.strip()[:40])
+
+
+def unknown_severity(typed: str) -> str:
+    asked = f"`{typed.strip()[:40]}` is not a severity. " if typed.strip() else ""
+    return (f"{asked}Choose one of {', '.join(f'`{s}`' for s in SEVERITY_LEVELS)}: "
+            "`/irbot severity SEV-2`.")
+
+
+def commander_requested(commander: str, me: str) -> str:
+    who = "you" if commander == me else f"<@{commander}>"
+    return f"Making {who} the incident commander… I'll tell the channel."
+
+
+def severity_requested(severity: str) -> str:
+    return f"Changing the severity to {severity}… I'll tell the channel."
+
+
+UPDATE_REQUESTED = "Posting your update… (the executive channel and Jira get it too)."
+HANDOVER_REQUESTED = "Posting your handover… I'll tell the channel."
+
+
+def form_not_opened_for(what: str, slack_error: object) -> str:
+    return f"Could not open the {what} form (`{slack_error}`). Please run `/irbot {what}` again."
+
+
+# --- Containment (`/irbot contain`, `/irbot lift` and the card's buttons) --------------------
+
+CONTAIN_NOT_CONFIGURED = ("Containment is not configured: irbot has no CrowdStrike Falcon API "
+                          "client (FALCON_CLIENT_ID and FALCON_CLIENT_SECRET). Whoever runs irbot "
+                          "can set them; nothing was looked up.")
+HOST_BUTTON_UNREADABLE = ("This button does not name a host irbot can act on, so your click "
+                          "changed nothing.")
+
+
+def looking_up(hostname: str) -> str:
+    return (f"Looking `{hostname}` up in CrowdStrike Falcon… I'll post what I find in this "
+            "channel, with buttons to confirm.")
+
+
+def not_allowed_to_confirm(commander: str, verb: str) -> str:
+    """Why a click on Contain / Lift did nothing."""
+    return (f"Only the incident commander (<@{commander}>) or people listed in "
+            f"IRBOT_CONTAIN_ALLOWED can confirm this {verb}, so your click changed nothing. "
+            "Ask the commander to press it.")
+
+
+def not_allowed_to_cancel(commander: str) -> str:
+    return (f"Only whoever asked, the incident commander (<@{commander}>) or people listed in "
+            "IRBOT_CONTAIN_ALLOWED can cancel this, so your click changed nothing.")
+
+
+def host_already_decided(decided_by: str, decision: str) -> str:
+    what = "cancelled" if decision == "cancel" else "confirmed"
+    return f"<@{decided_by}> already {what} this; your click changed nothing."

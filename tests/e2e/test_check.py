@@ -17,6 +17,7 @@ import pytest
 from sandbox import Sandbox
 from sandbox.jira_store import PERMISSIONS
 from sandbox.stack import irbot_settings
+from tasks.deployments import ALL
 from tasks.settings import load_settings
 from tasks.slack_scopes import BOT_SCOPES
 from tests.conftest import IRBOT_VARS
@@ -79,7 +80,7 @@ def test_check_passes_against_the_sandbox_and_the_deployed_prefect(
     for name in ("Settings", "Slack bot token", "Slack scopes", "Jira credentials",
                  "Jira project", "Jira issue type", "Jira permissions", "Prefect API"):
         assert found[name].startswith("✓"), result.stdout
-    assert "all 4 present" in found["Prefect deployments"]
+    assert f"all {len(ALL)} present" in found["Prefect deployments"]
     assert result.stdout.rstrip().endswith("checks passed.")
     for secret in secrets_of(sandbox):
         assert secret not in result.stdout + result.stderr
@@ -179,9 +180,15 @@ def test_a_bot_token_slack_refuses(own_sandbox: Sandbox, clean: pytest.MonkeyPat
 
 
 def test_falcon_half_configured(own_sandbox: Sandbox, clean: pytest.MonkeyPatch) -> None:
-    code, out = in_process(clean, irbot_settings(own_sandbox, 10), FALCON_CLIENT_ID="abc123")
+    code, out = in_process(clean, irbot_settings(own_sandbox, 10), FALCON_CLIENT_ID="abc123",
+                           FALCON_CLIENT_SECRET="")
     assert code == 1 and failed(out) == ["Falcon API client"], out
     assert "FALCON_CLIENT_SECRET is not set" in out
+    code, out = in_process(clean, irbot_settings(own_sandbox, 10),
+                           FALCON_CLIENT_SECRET="not-the-secret")
+    assert code == 1 and failed(out) == ["Falcon API client"], out
+    assert "Falcon refused FALCON_CLIENT_ID / FALCON_CLIENT_SECRET (HTTP 401)" in out
+    assert "not-the-secret" not in out
 
 
 def test_missing_settings_are_named(clean: pytest.MonkeyPatch) -> None:

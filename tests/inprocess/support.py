@@ -24,6 +24,7 @@ class RecordingHandoff(Handoff):
         self.started: list[tuple[str, dict[str, Any], str]] = []
         self.resumed: list[tuple[str, str, str]] = []
         self.incidents: dict[str, IncidentState] = {}
+        self._runs: dict[str, tuple[str, dict[str, Any]]] = {}  # key → (run id, parameters)
 
     async def start(self) -> None:
         """Nothing to open."""
@@ -34,7 +35,12 @@ class RecordingHandoff(Handoff):
     async def start_run(self, deployment: str, parameters: dict[str, Any],
                         idempotency_key: str) -> str:
         self.started.append((deployment, parameters, idempotency_key))
-        return str(uuid.uuid4())
+        # As Prefect does: a repeated key gets the first run (and its parameters).
+        run = self._runs.setdefault(idempotency_key, (str(uuid.uuid4()), parameters))
+        return run[0]
+
+    async def run_parameters(self, run_id: str) -> dict[str, Any]:
+        return next((dict(p) for r, p in self._runs.values() if r == run_id), {})
 
     async def load_incident(self, channel_id: str) -> IncidentState | None:
         return self.incidents.get(channel_id)

@@ -301,3 +301,87 @@ def test_page_links() -> None:
 def test_what_flows_say(index: int) -> None:
     built, expected = _texts()[index]
     assert built == expected
+
+
+# --- Containment --------------------------------------------------------------------------
+
+HOST = {"device_id": "ab" * 16, "hostname": "web-01", "platform_name": "Windows",
+        "os_version": "Windows 11", "last_seen": "2024-01-02T03:04:05Z", "status": "normal"}
+
+
+def test_host_card_shows_what_falcon_found_with_two_buttons() -> None:
+    from tasks.messages import CONTAIN_CANCEL_ACTION, CONTAIN_CONFIRM_ACTION, host_card
+
+    text, blocks = host_card("contain", "U1", HOST, '{"v": 1}')
+    assert text == (
+        "<@U1> asked to contain a host. CrowdStrike Falcon found `web-01` · Windows 11"
+        " · last seen <!date^1704164645^{date_short_pretty} at {time}|2024-01-02 03:04 UTC> · "
+        "not contained. The incident commander or an allowed responder can confirm.")
+    confirm, cancel = blocks[1]["elements"]
+    assert (confirm["action_id"], confirm["text"]["text"], confirm["style"], confirm["value"]) \
+        == (CONTAIN_CONFIRM_ACTION, "Contain", "danger", '{"v": 1}')
+    assert (cancel["action_id"], cancel["text"]["text"]) == (CONTAIN_CANCEL_ACTION, "Cancel")
+    lift_text, lift_blocks = host_card("lift", None, {**HOST, "status": "contained",
+                                                      "platform_name": "Linux",
+                                                      "os_version": "", "last_seen": "?"}, "v")
+    assert lift_text.startswith("An operator (from Prefect) asked to lift containment of a "
+                                "host. CrowdStrike Falcon found `web-01` · Linux · last seen ? "
+                                "· contained.")
+    assert lift_blocks[1]["elements"][0]["text"]["text"] == "Lift"
+
+
+@pytest.mark.parametrize(
+    ("built", "expected"),
+    [
+        (lambda m: m.host_already("contain", "web-01", "contained"),
+         "`web-01` is already contained in CrowdStrike Falcon: nothing to contain."),
+        (lambda m: m.host_already("lift", "web-01", "normal"),
+         "`web-01` is already not contained in CrowdStrike Falcon: nothing to lift."),
+        (lambda m: m.host_already("contain", "web-01", "containment_pending"),
+         "`web-01` is already containment pending in CrowdStrike Falcon: nothing to contain."),
+        (lambda m: m.host_confirmed("contain", "web-01", "<@U2>"),
+         "<@U2> confirmed: asking CrowdStrike Falcon to contain `web-01`…"),
+        (lambda m: m.host_confirmed("lift", "web-01", "van der Berg (U3)"),
+         "van der Berg (U3) confirmed: asking CrowdStrike Falcon to lift containment of "
+         "`web-01`…"),  # a name stays as its owner spells it
+        (lambda m: m.host_confirmed("contain", "web-01", m.OPERATOR),
+         "An operator (from Prefect) confirmed: asking CrowdStrike Falcon to contain `web-01`…"),
+        (lambda m: m.host_cancelled("lift", "web-01", "Bob (U2)"),
+         "Bob (U2) cancelled: `web-01` was not changed (no lift was requested)."),
+        (lambda m: m.host_done("contain", "web-01", "contained"),
+         "CrowdStrike Falcon reports `web-01` contained."),
+        (lambda m: m.host_done("lift", "web-01", "lift_containment_pending"),
+         "CrowdStrike Falcon accepted the request; `web-01` is lift of containment pending "
+         "(the sensor completes it when it next checks in)."),
+        (lambda m: m.host_action_failed("contain", "web-01", "Falcon is down."),
+         "CrowdStrike Falcon did not contain `web-01`: Falcon is down."),
+        (lambda m: m.lookup_failed("lift", "web-01", "no such host."),
+         "Could not look up `web-01` to lift containment of it: no such host."),
+        (lambda m: m.containment_comment("web-01", "Done."),
+         "[CrowdStrike Falcon · web-01] Done."),
+        (lambda m: m.lookup_comment("contain", "web-01", "Alice (U1)", HOST),
+         "Alice (U1) asked via Slack to contain this host. Falcon found device "
+         "abababababababababababababababab: `web-01` · Windows 11 · last seen "
+         "2024-01-02T03:04:05Z · not contained. Awaiting confirmation."),
+        (lambda m: m.falcon_auth_refused(401),
+         "Falcon refused irbot's API client (HTTP 401). Whoever runs irbot should check "
+         "FALCON_CLIENT_ID / FALCON_CLIENT_SECRET and FALCON_BASE_URL (`irbot check`)."),
+        (lambda m: m.falcon_throttled(4), "Falcon is rate-limiting irbot (HTTP 429) and still "
+         "was after 4 attempts. Nothing was changed; try again in a minute."),
+        (lambda m: m.falcon_unavailable(502, 4), "Falcon is not answering (HTTP 502) after 4 "
+         "attempts. Nothing was changed; try again shortly."),
+        (lambda m: m.falcon_unavailable(0, 1), "Falcon is not answering (no answer) after 1 "
+         "attempt. Nothing was changed; try again shortly."),
+    ],
+)
+def test_containment_texts(built: Any, expected: str) -> None:
+    from tasks import messages
+
+    assert built(messages) == expected
+
+
+def test_host_card_outcome_has_no_buttons() -> None:
+    from tasks.messages import host_card_outcome
+
+    assert host_card_outcome("done") == ("done", [
+        {"type": "section", "text": {"type": "mrkdwn", "text": "done"}}])

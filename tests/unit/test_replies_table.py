@@ -101,3 +101,29 @@ def test_closed_or_unknown(channel_name: str, command: str, closing: bool,
 )
 def test_what_the_webhook_says(built: Any, expected: str) -> None:
     assert built() == expected
+
+
+@pytest.mark.parametrize(
+    ("built", "expected"),
+    [
+        (lambda: replies.CONTAIN_NOT_CONFIGURED,
+         "Containment is not configured: irbot has no CrowdStrike Falcon API client "
+         "(FALCON_CLIENT_ID and FALCON_CLIENT_SECRET). Whoever runs irbot can set them; "
+         "nothing was looked up."),
+        (lambda: replies.looking_up("web-01"), "Looking `web-01` up in CrowdStrike Falcon… "
+         "I'll post what I find in this channel, with buttons to confirm."),
+        (lambda: replies.not_allowed_to_confirm("UCMD", "containment"),
+         "Only the incident commander (<@UCMD>) or people listed in IRBOT_CONTAIN_ALLOWED can "
+         "confirm this containment, so your click changed nothing. Ask the commander to press "
+         "it."),
+        (lambda: replies.not_allowed_to_cancel("UCMD"),
+         "Only whoever asked, the incident commander (<@UCMD>) or people listed in "
+         "IRBOT_CONTAIN_ALLOWED can cancel this, so your click changed nothing."),
+        (lambda: replies.host_already_decided("U1", "cancel"),
+         "<@U1> already cancelled this; your click changed nothing."),
+        (lambda: replies.host_already_decided("U1", "confirm"),
+         "<@U1> already confirmed this; your click changed nothing."),
+    ],
+)
+def test_what_the_webhook_says_about_containment(built: Any, expected: str) -> None:
+    assert built() == expected

@@ -13,7 +13,8 @@ REQUIRED = ["SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "JIRA_URL", "JIRA_USER", 
             "JIRA_PROJECT"]
 OPTIONAL = ["SLACK_API_URL", "JIRA_ISSUE_TYPE", "PAGERDUTY_EVENTS_URL", "PAGERDUTY_ROUTING_KEYS",
             "IRBOT_ARCHIVE_DELAY_SECONDS", "IRBOT_AUTO_BACKUP_MINUTES", "IRBOT_MAX_FILE_MB",
-            "IRBOT_TIMELINE_EMOJI", "IRBOT_REDACT_SECRETS"]
+            "IRBOT_TIMELINE_EMOJI", "IRBOT_REDACT_SECRETS", "IRBOT_JIRA_PRIORITIES",
+            "FALCON_CLIENT_ID", "FALCON_CLIENT_SECRET", "FALCON_BASE_URL", "IRBOT_CONTAIN_ALLOWED"]
 SECRETS = {"SLACK_BOT_TOKEN": "xoxb-s3cret-bot-token-111",
            "SLACK_SIGNING_SECRET": "s3cret-signing-222",
            "JIRA_API_TOKEN": "s3cret-jira-333"}
@@ -207,3 +208,72 @@ def test_dot_env_in_working_directory_is_read(env: pytest.MonkeyPatch, tmp_path:
     assert isinstance(settings, Settings)
     assert settings.JIRA_ISSUE_TYPE == "Incident"
     assert settings.JIRA_PROJECT == "SEC"
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("", {}),
+        ('{"SEV-1": "Highest"}', {"SEV-1": "Highest"}),
+        ('{"sev1": "Highest", "Sev-2": "High"}', {"SEV-1": "Highest", "SEV-2": "High"}),
+    ],
+)
+def test_jira_priorities(env: pytest.MonkeyPatch, value: str, expected: dict[str, str]) -> None:
+    given(env, {**VALID, "IRBOT_JIRA_PRIORITIES": value})
+    settings = load_settings()
+    assert settings.IRBOT_JIRA_PRIORITIES == expected
+    assert settings.jira_priority("SEV-1") == expected.get("SEV-1")
+    assert settings.jira_priority("SEV-4") is None
+
+
+@pytest.mark.parametrize(("value", "says"),
+                         [("Highest", "JSON object"), ('{"P1": "Highest"}', "not a severity")])
+def test_jira_priorities_refused(env: pytest.MonkeyPatch, value: str, says: str) -> None:
+    message = problem(env, {**VALID, "IRBOT_JIRA_PRIORITIES": value})
+    assert "IRBOT_JIRA_PRIORITIES" in message and says in message
+
+
+@pytest.mark.parametrize(
+    ("raw", "ids"),
+    [
+        ("", []),
+        ("U0ALICE", ["U0ALICE"]),
+        ("U0ALICE, S0RESPOND ,W0GRID", ["U0ALICE", "S0RESPOND", "W0GRID"]),
+        ('["U0ALICE", "S0RESPOND"]', ["U0ALICE", "S0RESPOND"]),
+        ("U0ALICE,,U0ALICE", ["U0ALICE"]),
+    ],
+)
+def test_contain_allowed(env: pytest.MonkeyPatch, raw: str, ids: list[str]) -> None:
+    given(env, {**VALID, "IRBOT_CONTAIN_ALLOWED": raw})
+    assert load_settings().IRBOT_CONTAIN_ALLOWED == ids
+
+
+@pytest.mark.parametrize("raw", ["@alice", "C0CHANNEL", '["U0ALICE"', '{"a": 1}', "u0alice"])
+def test_contain_allowed_refuses_what_is_not_a_user_or_group(env: pytest.MonkeyPatch,
+                                                             raw: str) -> None:
+    assert "IRBOT_CONTAIN_ALLOWED" in problem(env, {**VALID, "IRBOT_CONTAIN_ALLOWED": raw})
+
+
+@pytest.mark.parametrize(
+    ("values", "configured"),
+    [
+        ({}, False),
+        ({"FALCON_CLIENT_ID": "abc"}, False),
+        ({"FALCON_CLIENT_ID": "abc", "FALCON_CLIENT_SECRET": " "}, False),
+        ({"FALCON_CLIENT_ID": "abc", "FALCON_CLIENT_SECRET": "s3cret-falcon-555"}, True),
+    ],
+)
+def test_falcon_settings(env: pytest.MonkeyPatch, values: dict[str, str],
+                         configured: bool) -> None:
+    given(env, {**VALID, **values, "FALCON_BASE_URL": "https://api.us-2.crowdstrike.com/"})
+    settings = load_settings()
+    assert settings.falcon_configured is configured
+    assert settings.FALCON_BASE_URL == "https://api.us-2.crowdstrike.com"
+    assert "s3cret-falcon-555" not in repr(settings)
+
+
+def test_falcon_defaults(env: pytest.MonkeyPatch) -> None:
+    given(env, VALID)
+    settings = load_settings()
+    assert settings.FALCON_BASE_URL == "https://api.crowdstrike.com"
+    assert settings.IRBOT_CONTAIN_ALLOWED == [] and not settings.falcon_configured

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 import httpx
 
-from tasks.deployments import ARCHIVE, BACKUP, CREATE, PAGE
+from tasks.deployments import ALL
 from webhook.check.model import Check, Status, not_checked, ok, unreachable
 
 DEPLOY_HINT = "`irbot serve` or `prefect deploy --all --no-prompt` creates them"
@@ -38,7 +38,7 @@ def prefect_checks(environ: Mapping[str, str], timeout: float) -> list[Check]:
 
 
 def _deployments(http: httpx.Client) -> Check:
-    names = (CREATE, BACKUP, ARCHIVE, PAGE)
+    names = ALL
     try:
         present = [n for n in names if http.get(f"/deployments/name/{n}").status_code == 200]
     except httpx.HTTPError as exc:
