@@ -125,10 +125,10 @@ def create_incident(
             key, case_url, title, severity, requested_by,
             messages.duration_text(settings.IRBOT_ARCHIVE_DELAY_SECONDS), commander, private)
         slack_tasks.post_message(slack, channel["id"], text, blocks)
-        _first_reminder(channel["id"])
         slack_tasks.tell_user(slack, origin_channel, requested_by, messages.incident_ready(
             key, channel["id"], exec_ch["id"] if exec_ch else None, skipped, private)
             + recorded)
+        _first_reminder(channel["id"])  # after telling: the requester should not wait for it
         log.info("Incident %s ready in #%s", key, channel["name"])
         return {"case_key": key, "channel_id": str(channel["id"]),
                 "exec_channel_id": str(exec_ch["id"]) if exec_ch else ""}
