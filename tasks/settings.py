@@ -12,6 +12,8 @@ from typing import Annotated, Any
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from tasks.severity import SEVERITY_LEVELS, parse_severity
+
 # Values copied from a template and never replaced; refusing them beats a confusing 401 later.
 # IRBOT_CONTAIN_ALLOWED's entries: a user id (U…, or W… in Enterprise Grid) or a user group (S…).
 _CONTAIN_ID = re.compile(r"[UWS][A-Z0-9]{2,40}")
@@ -126,25 +128,12 @@ class Settings(BaseSettings):
     @field_validator("PAGERDUTY_ROUTING_KEYS", mode="before")
     @classmethod
     def _parse_keys(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            if not value.strip():
-                return {}
-            try:
-                return json.loads(value)
-            except ValueError:
-                raise ValueError('must be a JSON object like {"team": "routing key"}') from None
-        return value
+        return _json_text(value, 'a JSON object like {"team": "routing key"}')
 
     @field_validator("IRBOT_JIRA_PRIORITIES", mode="before")
     @classmethod
     def _parse_priorities(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            if not value.strip():
-                return {}
-            try:
-                value = json.loads(value)
-            except ValueError:
-                raise ValueError('must be a JSON object like {"SEV-1": "Highest"}') from None
+        value = _json_text(value, 'a JSON object like {"SEV-1": "Highest"}')
         if isinstance(value, dict):
             # "sev1" and "SEV-1" name the same level, as `/irbot severity` reads them.
             return {_severity_key(str(k)): v for k, v in value.items()}
@@ -207,33 +196,39 @@ class Settings(BaseSettings):
         return f"{self.JIRA_URL}/browse/{key}"
 
 
+def _json_text(value: Any, example: str) -> Any:
+    """A setting given as JSON text, parsed ("" = {}); anything else as given."""
+    if not isinstance(value, str):
+        return value
+    if not value.strip():
+        return {}
+    try:
+        return json.loads(value)
+    except ValueError:
+        raise ValueError(f"must be {example}") from None
+
+
 def _severity_key(name: str) -> str:
-    digits = "".join(c for c in name if c.isdigit())
-    if not name.strip().lower().startswith("sev") or digits not in ("1", "2", "3", "4"):
+    level = parse_severity(name)
+    if level is None:
         raise ValueError(f"names {name!r}, not a severity SEV-1..SEV-4")
-    return f"SEV-{digits}"
-REMINDER_SEVERITIES = ("SEV-1", "SEV-2", "SEV-3", "SEV-4")
+    return level
+
+
 _REMINDER_EXAMPLE = 'a JSON object like {"SEV-1": 30, "SEV-2": 60} (minutes by severity)'
 
 
 def reminder_minutes(raw: Any) -> dict[str, float]:
     """IRBOT_UPDATE_REMINDER_MINUTES parsed (JSON text, or a dict given in code); a ValueError
     says what is wrong with it."""
-    value = raw
-    if isinstance(raw, str):
-        if not raw.strip():
-            return {}
-        try:
-            value = json.loads(raw)
-        except ValueError:
-            raise ValueError(f"must be {_REMINDER_EXAMPLE}") from None
+    value = _json_text(raw, _REMINDER_EXAMPLE)
     if not isinstance(value, dict):
         raise ValueError(f"must be {_REMINDER_EXAMPLE}")
     minutes: dict[str, float] = {}
     for severity, period in value.items():
-        if severity not in REMINDER_SEVERITIES:
+        if severity not in SEVERITY_LEVELS:
             raise ValueError(f"names {severity!r}, not a severity (one of "
-                             f"{', '.join(REMINDER_SEVERITIES)})")
+                             f"{', '.join(SEVERITY_LEVELS)})")
         # bool is an int to Python, and `true` minutes is surely a mistake.
         if isinstance(period, bool) or not isinstance(period, int | float) \
                 or not math.isfinite(period) or period <= 0:

@@ -28,8 +28,6 @@ USAGE = {"page": "<team> [message]", "commander": "[@person]", "severity": "<SEV
          "update": "[text]", "contain": "<hostname>", "lift": "<hostname>"}
 # Subcommands that run the incident: only inside an incident channel.
 ROLE_COMMANDS = ("commander", "severity", "update", "handover")
-SEVERITY_LEVELS = ("SEV-1", "SEV-2", "SEV-3", "SEV-4")
-_SEVERITY = re.compile(r"sev[-_ ]?([1-4])", re.IGNORECASE)
 # With should_escape, a person picked from Slack's list arrives as <@U123|alice> (or <@U123>).
 _MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
 # Far above any real command, and low enough that splitting it stays cheap: shlex takes ~75 ms
@@ -80,12 +78,6 @@ def parse_command(text: str) -> Command:
     if not words or not words[0].strip():
         return Command("page", problem="Name the team to page: `/irbot page <team> [message]`.")
     return Command("page", [words[0].lower(), " ".join(words[1:])])
-
-
-def parse_severity(word: str) -> str | None:
-    """`SEV-2`, `sev2`, `Sev 2` → "SEV-2"; None for anything else."""
-    match = _SEVERITY.fullmatch(word.strip())
-    return f"SEV-{match.group(1)}" if match else None
 
 
 class PersonProblem(enum.Enum):

@@ -7,8 +7,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from tasks.severity import SEVERITY_LEVELS
+
 CALLBACK_ID = "irbot_create"
-SEVERITIES = ("SEV-1", "SEV-2", "SEV-3", "SEV-4")
 # Short enough that incident_channel_<key>_exec stays within Slack's 80-character names.
 _KEY_RE = re.compile(r"^[A-Z][A-Z0-9_]{0,29}-[1-9][0-9]{0,9}$")
 
@@ -54,7 +55,7 @@ def create_modal(origin_channel: str, requester: str = "") -> dict[str, Any]:
                    optional=True, hint="Required when creating a new Jira incident."),
             _input(SEVERITY, "Severity", {
                 "type": "static_select",
-                "options": [_option(s, s) for s in SEVERITIES],
+                "options": [_option(s, s) for s in SEVERITY_LEVELS],
                 "initial_option": _option("SEV-3", "SEV-3"),
             }),
             _input(CASE_KEY, "Existing Jira case",
@@ -159,7 +160,7 @@ def read_submission(values: dict[str, Any]) -> CreateRequest | dict[str, str]:
         errors[CASE_KEY] = "A Jira case key looks like SEC-123."
     if create_new and not title:
         errors[TITLE] = "A new Jira incident needs a title."
-    if severity not in SEVERITIES:
+    if severity not in SEVERITY_LEVELS:
         errors[SEVERITY] = "Choose a severity."
     if exec_people and not exec_channel:
         errors[EXEC_PEOPLE] = "Tick “Also create an executive channel”, or clear these people."

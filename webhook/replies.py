@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from tasks.messages import slack_time, status_label
+from tasks.severity import SEVERITY_LEVELS
 from tasks.state import IncidentState, commander_of
-from webhook.commands import SEVERITY_LEVELS, SUBCOMMANDS, USAGE, PersonProblem
+from webhook.commands import SUBCOMMANDS, USAGE, PersonProblem
 
 NOT_AN_INCIDENT = ("This channel is not an open incident, so there is nothing to {what} here. "
                    "Use `/irbot create` to open one.")

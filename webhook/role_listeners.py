@@ -12,9 +12,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from tasks import deployments
 from tasks.settings import Settings
+from tasks.severity import parse_severity
 from tasks.state import IncidentState
 from webhook import replies
-from webhook.commands import Command, PersonProblem, parse_person, parse_severity
+from webhook.commands import Command, PersonProblem, parse_person
 from webhook.free_text import responder_text
 from webhook.handoff import Handoff
 from webhook.modal import origin_channel, submitted_values

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tasks.severity import parse_severity
 from webhook.commands import (
     ROLE_COMMANDS,
     SUBCOMMANDS,
@@ -12,7 +13,6 @@ from webhook.commands import (
     PersonProblem,
     parse_command,
     parse_person,
-    parse_severity,
 )
 from webhook.free_text import plain_text, responder_text
 
