@@ -157,8 +157,9 @@ def start_prefect_server(home: Path, env: Mapping[str, str], port: int = 0, *,
     # Its own URL, not another API's: the server's UI tells browsers to call this one (by
     # default it would name port 4200, whatever port the server has).
     server_env = prefect_env(env, PREFECT_HOME=str(home.resolve()), PREFECT_API_URL=api_url(port))
-    args = [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
-            "--port", str(port)]
+    # Prefect's own `server start`, its SQLite writes begun IMMEDIATE (webhook/prefect_sqlite.py).
+    args = [sys.executable, "-m", "webhook.prefect_sqlite", "server", "start",
+            "--host", "127.0.0.1", "--port", str(port)]
     proc = (spawn or _spawn_logged(log))(args, server_env)
     server = PrefectServer(proc, port)
     try:
