@@ -69,7 +69,7 @@ def main() -> None:
     (RESULTS / "create_latency.json").write_text(json.dumps(result, indent=2) + "\n")
     print(f"modal submit → channel ready: median {result['channel_ready_median_s']} s, "
           f"max {result['channel_ready_max_s']} s over {runs} runs; requester told: median "
-          f"{result['requester_told_median_s']} s ({result['told_over_ready']}× ready)")
+          f"{result['requester_told_median_s']} s ({result['told_over_ready']}x ready)")
 
 
 if __name__ == "__main__":

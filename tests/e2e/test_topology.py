@@ -31,6 +31,7 @@ from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from sandbox.driver import Reply, SlackDriver, form_values, wait_for
 from sandbox.signing import slash_command_body
+from sandbox.topology import REPO, TopologyProcess
 from tasks.deployments import ALL, AUTOBACKUP, BACKUP, CREATE
 from tasks.messages import ARCHIVE_NOW_ACTION
 from tasks.runs import past_state_types
@@ -47,8 +48,6 @@ from tests.e2e.support_runs import (
     wait_state,
 )
 from tests.e2e.support_topology import (
-    REPO,
-    TopologyProcess,
     conversation,
     flow_runs_held,
     gone,
