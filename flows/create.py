@@ -1,4 +1,4 @@
-"""create-incident: Jira case → channels → description → state → invitations → record → welcome."""
+"""create-incident: Jira case → channels → state → description → invitations → record → welcome."""
 
 from __future__ import annotations
 
@@ -30,10 +30,11 @@ from tasks.state import (
 
 
 def open_channel(slack: WebClient, name: str, case_url: str,
-                 private: bool = False) -> dict[str, Any]:
-    """Create the channel, or reuse it when a previous attempt of ours already made it."""
+                 private: bool = False) -> tuple[dict[str, Any], bool]:
+    """Create the channel, or reuse it when a previous attempt of ours already made it; and
+    whether this call made it."""
     try:
-        return slack_tasks.create_channel(slack, name, private)
+        return slack_tasks.create_channel(slack, name, private), True
     except SlackApiError as exc:
         if slack_tasks.error_code(exc) != "name_taken":
             raise VendorRefused(messages.channel_not_created(
@@ -41,7 +42,7 @@ def open_channel(slack: WebClient, name: str, case_url: str,
     known = find_incident_by_channel_name(name)
     if known is not None:  # an incident of ours already lives there
         own_id = known.channel_id if known.channel_name == name else known.exec_channel_id
-        return {"id": own_id, "name": name, "created": int(known.created_at.timestamp())}
+        return {"id": own_id, "name": name, "created": int(known.created_at.timestamp())}, False
     try:
         existing = slack_tasks.find_channel_by_name(slack, name)
     except SlackApiError:
@@ -53,7 +54,7 @@ def open_channel(slack: WebClient, name: str, case_url: str,
     if existing and (existing.get("creator") == me["user_id"] or described):
         if existing.get("is_archived"):
             raise ChannelNameTaken(messages.channel_archived_under_name(name))
-        return existing
+        return existing, False
     raise ChannelNameTaken(messages.channel_not_ours(name))
 
 
@@ -89,28 +90,31 @@ def create_incident(
         case_url = settings.jira_browse_url(key)
         description = messages.channel_description(key, case_url)
 
-        channel = open_channel(slack, messages.incident_channel_name(key), case_url, private)
-        slack_tasks.set_description(slack, channel["id"], description)
+        channel, fresh = open_channel(slack, messages.incident_channel_name(key), case_url,
+                                      private)
         created = [(str(channel["name"]), _created_at(channel))]
         exec_ch: dict[str, Any] | None = None
         if exec_channel:
-            exec_ch = open_channel(slack, messages.exec_channel_name(key), case_url, private)
-            slack_tasks.set_description(slack, exec_ch["id"], description)
+            exec_ch, _ = open_channel(slack, messages.exec_channel_name(key), case_url, private)
             created.append((str(exec_ch["name"]), _created_at(exec_ch)))
 
-        # Save before inviting: a responder's first command may arrive right after the invite.
+        # Save before the channel looks ready (described) and before anyone is invited: a
+        # command typed there from then on finds the incident. From the description to the
+        # requester told, only Slack and Jira calls remain.
+        new = IncidentState(
+            case_key=key, case_url=case_url, title=title, severity=severity,
+            channel_id=channel["id"], channel_name=channel["name"], created_by=requested_by,
+            created_at=datetime.now(UTC), commander=commander, private=private)
         create_lock(channel["id"])
-        with incident_lock(channel["id"]):
-            # State left by an earlier attempt for the same channel (a re-submission or re-run).
-            state = find_incident(channel["id"]) or IncidentState(
-                case_key=key, case_url=case_url, title=title, severity=severity,
-                channel_id=channel["id"], channel_name=channel["name"],
-                created_by=requested_by, created_at=datetime.now(UTC),
-                commander=commander, private=private,
-            )
-            if exec_ch is not None:
-                state.exec_channel_id, state.exec_channel_name = exec_ch["id"], exec_ch["name"]
-            save_incident(state)
+        if fresh:  # a channel made just now: no state of its own yet, nobody else knows its id
+            _save_state(new, exec_ch)
+        else:
+            with incident_lock(channel["id"]):
+                # State left by an earlier attempt for the channel (a re-submission or re-run).
+                _save_state(find_incident(channel["id"]) or new, exec_ch)
+        slack_tasks.set_description(slack, channel["id"], description)
+        if exec_ch is not None:
+            slack_tasks.set_description(slack, exec_ch["id"], description)
 
         skipped = slack_tasks.invite_users(slack, channel["id"],
                                            [requested_by, commander, *invitees])
@@ -138,6 +142,12 @@ def create_incident(
     except Exception:
         _report_failure(slack, origin_channel, requested_by, messages.UNEXPECTED)
         raise
+
+
+def _save_state(state: IncidentState, exec_ch: dict[str, Any] | None) -> None:
+    if exec_ch is not None:
+        state.exec_channel_id, state.exec_channel_name = exec_ch["id"], exec_ch["name"]
+    save_incident(state)
 
 
 def _record_channels(jira: JIRA, key: str, body: str, marker: str) -> str:

@@ -225,3 +225,9 @@ def _json_or_text(resp: httpx.Response) -> dict[str, Any] | str:
     except ValueError:
         return resp.text
     return data if isinstance(data, dict) else resp.text
+
+
+def conversation(sandbox: Any, channel: str) -> list[str]:
+    """The ts of every message people posted: what the transcript must hold, once each."""
+    return [m["ts"] for m in sandbox.messages(channel)
+            if not m.get("metadata") and m.get("user") != sandbox.bot_user_id]

@@ -205,19 +205,20 @@ def delete_incident(channel_id: str) -> None:
                 pass
 
 
-def _create_limit(name: str) -> None:
+def _create_limits(*names: str) -> None:
+    """Limits of 1, over one client; one that exists already is fine."""
     with get_client(sync_client=True) as client:
-        try:
-            client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=name,
-                                                                                limit=1))
-        except ObjectAlreadyExists:
-            pass
+        for name in names:
+            try:
+                client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=name,
+                                                                                    limit=1))
+            except ObjectAlreadyExists:
+                pass
 
 
 def create_lock(channel_id: str) -> None:
     """Create the incident's locks (limit 1 each); existing is fine (a retried create)."""
-    _create_limit(lock_name(channel_id))
-    _create_limit(backup_lock_name(channel_id))
+    _create_limits(lock_name(channel_id), backup_lock_name(channel_id))
 
 
 @contextmanager
@@ -234,7 +235,7 @@ def backup_lock(channel_id: str) -> Iterator[None]:
             with incident_lock(channel_id):
                 if find_incident(channel_id) is None:
                     raise
-                _create_limit(backup_lock_name(channel_id))
+                _create_limits(backup_lock_name(channel_id))
             held.enter_context(_hold(backup_lock_name(channel_id)))
         yield
 

@@ -16,6 +16,7 @@ from tasks.deployments import PAGE
 from tasks.settings import get_settings
 from webhook.local_prefect import (
     STOP_GRACE_SECONDS,
+    compile_flow_modules,
     flow_env,
     prefect_env,
     start_prefect_server,
@@ -205,6 +206,7 @@ def serve(host: str, port: int, socket_mode: bool = False) -> int:
             print(f"irbot: not starting: {refusal}", file=sys.stderr, flush=True)
             supervisor.stop()
             return 2
+        compile_flow_modules()
         runner = supervisor.start("runner", [sys.executable, "-m", "flows.runner"],
                                   env=flow_env(supervisor.env))
         # The webhook is useless until the runner has registered every deployment.

@@ -10,6 +10,8 @@ recipe, these are the same commands.
 
 from __future__ import annotations
 
+import json
+import shlex
 import signal
 import subprocess
 import sys
@@ -24,6 +26,7 @@ import yaml
 from dotenv import dotenv_values
 
 from webhook.local_prefect import (
+    compile_flow_modules,
     flow_env,
     free_port,
     prefect_env,
@@ -121,8 +124,9 @@ class Topology:
             return refused
         limit = str(self.layout.run_limit)
         prefect = [sys.executable, "-m", "prefect"]
-        run_commands([[*prefect, "work-pool", "create", self.pool, "--type", "process"]],
-                     self.env, may_exist=True)
+        run_commands([[*prefect, "work-pool", "create", self.pool, "--type", "process",
+                       "--base-job-template", str(self.job_template()), "--overwrite"]],
+                     self.env)
         # Independent of each other once the pool exists: side by side, to start sooner.
         run_commands([[*prefect, "work-pool", "set-concurrency-limit", self.pool, limit],
                       [*prefect, "deploy", "--all", "--no-prompt", "--prefect-file",
@@ -130,6 +134,7 @@ class Topology:
                       [sys.executable, "-m", "tasks.runs"]], flow_env(self.env))
         say(f"work pool {self.pool!r}: process, {limit} runs at once; "
             f"deployments from {self.layout.prefect_file}")
+        compile_flow_modules()
         ready = [self.start_worker(i) for i in range(1, self.layout.workers + 1)]
         ready += [self.start_webhook(i, port)
                   for i, port in enumerate(self.layout.webhook_ports(), start=1)]
@@ -138,6 +143,20 @@ class Topology:
         say(f"up: {self.layout.webhooks} webhooks and {self.layout.workers} workers, in "
             f"{time.monotonic() - began:.0f} s; Ctrl-C stops everything")
         return None
+
+    def job_template(self) -> Path:
+        """Prefect's process job template, its command this Python's engine: a process worker
+        with no command starts each run under a workspace supervisor, a second interpreter
+        importing Prefect (~1 CPU-s a run, bench/burst.py). The workers here share this
+        interpreter; on real hosts, the README says how to give the pool theirs."""
+        from prefect.workers.process import ProcessWorker  # here: only topology needs it
+
+        template = ProcessWorker.get_default_base_job_template()
+        template["variables"]["properties"]["command"]["default"] = engine_command()
+        path = self.home / "irbot-topology" / "process-job-template.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(template, indent=2))
+        return path
 
     def start_prefect_server(self) -> str:
         server_env = {**self.env, URL_VARIABLES[0]: self.database_url}
@@ -182,9 +201,13 @@ class Topology:
         return wait
 
 
-def run_commands(commands: list[list[str]], env: dict[str, str], may_exist: bool = False) -> None:
-    """Operators' commands, side by side; fail with the output of one that failed (unless it
-    only says that what it creates already exists, when `may_exist`)."""
+def engine_command() -> str:
+    """What a flow-run process runs: Prefect's engine, in this interpreter."""
+    return shlex.join([sys.executable, "-m", "prefect.engine"])
+
+
+def run_commands(commands: list[list[str]], env: dict[str, str]) -> None:
+    """Operators' commands, side by side; fail with the output of one that failed."""
     started: list[tuple[list[str], IO[bytes], subprocess.Popen[bytes]]] = []
     try:
         for args in commands:
@@ -199,7 +222,7 @@ def run_commands(commands: list[list[str]], env: dict[str, str], may_exist: bool
             code = proc.wait(_CLI_TIMEOUT_SECONDS)
             out.seek(0)
             said = out.read().decode(errors="replace")
-            if code != 0 and not (may_exist and "already exists" in said):
+            if code != 0:
                 raise RuntimeError(f"{' '.join(args[1:])} failed ({code}):\n{said}")
     finally:
         for _, out, proc in started:

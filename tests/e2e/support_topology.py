@@ -7,7 +7,6 @@ Not a test module: imported by test_topology.py.
 from __future__ import annotations
 
 import time
-from typing import Any
 
 import psutil
 
@@ -49,12 +48,6 @@ def gone(pids: list[int]) -> bool:
         except psutil.NoSuchProcess:
             continue
     return True
-
-
-def conversation(sandbox: Any, channel: str) -> list[str]:
-    """The ts of every message people posted: what the transcript must hold, once each."""
-    return [m["ts"] for m in sandbox.messages(channel)
-            if not m.get("metadata") and m.get("user") != sandbox.bot_user_id]
 
 
 def wait_stopped(pids: list[int], timeout: float = 30) -> None:

@@ -29,7 +29,7 @@ import pytest
 from prefect.client.orchestration import get_client
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
-from sandbox.driver import Reply, SlackDriver, form_values, wait_for
+from sandbox.driver import Reply, SlackDriver, conversation, form_values, wait_for
 from sandbox.signing import slash_command_body
 from sandbox.topology import REPO, TopologyProcess
 from tasks.deployments import ALL, AUTOBACKUP, BACKUP, CREATE
@@ -48,7 +48,6 @@ from tests.e2e.support_runs import (
     wait_state,
 )
 from tests.e2e.support_topology import (
-    conversation,
     flow_runs_held,
     gone,
     kill_host,

@@ -229,6 +229,23 @@ def test_permanent_slack_error_is_not_retried_and_named(
     assert any("missing_scope" in t and "Could not create the incident" in t for t in said), said
 
 
+def test_the_incident_exists_before_its_channel_looks_ready(
+        sandbox: Any, settings_env: dict[str, str], crew: dict[str, str], origin: str) -> None:
+    """State first, description after: a command typed in a channel that shows its case finds
+    the incident. A description refused for good leaves the incident saved, not half-made."""
+    from tasks.state import find_incident_by_channel_name
+
+    title = unique("Described last")
+    sandbox.inject_fault("slack", "conversations.setTopic", 200,
+                         body={"ok": False, "error": "restricted_action"})
+    with pytest.raises(Exception, match="restricted_action"):
+        create(crew["ann"], [crew["ben"]], title=title, severity="SEV-3", origin_channel=origin)
+    [issue] = issues_titled(sandbox, title)
+    state = find_incident_by_channel_name(f"incident_channel_{issue['key'].lower()}")
+    assert state is not None and state.case_key == issue["key"]
+    assert not sandbox.channel(state.channel_id)["topic"]
+
+
 def test_refused_channels_comment_does_not_disown_an_open_incident(
         sandbox: Any, settings_env: dict[str, str], crew: dict[str, str], origin: str) -> None:
     key = sandbox.jira_create_issue(unique("Comment refused"))
