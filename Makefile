@@ -58,6 +58,7 @@ bench: $(STAMP)
 	$(PY) -m bench.crash_matrix
 	$(PY) -m bench.pending_archives
 	$(PY) -m bench.throttled_backup
+	$(PY) -m bench.burst
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache *.egg-info

@@ -4,7 +4,7 @@ machine: the embedded default (`irbot serve`, Prefect on SQLite) and the path be
 machine (`irbot topology`: Prefect on the local PostgreSQL, 2 workers, 2 webhook replicas, the
 requests alternating between them).
 
-    python -m bench.burst [--incidents 50] [--messages 20] [--samples 3] [--sides sqlite postgres]
+    python -m bench.burst [--incidents 50] [--messages 20] [--samples 5] [--sides sqlite postgres]
 
 CPU is read from /proc (psutil) for every process of the side: the Prefect server, PostgreSQL
 (all its processes), the webhook(s), the runner or workers, and the flow-run processes (once
@@ -45,7 +45,7 @@ from tasks.slack_scopes import BOT_SCOPES
 POSTGRES_SERVER = os.environ.get("IRBOT_TEST_POSTGRES",
                                  "postgresql+asyncpg://postgres@127.0.0.1:5432").rstrip("/")
 ARCHIVE_DELAY_S = 3600  # nothing here archives
-IDLE_WINDOW_S = 10.0
+IDLE_WINDOW_S = 15.0
 SETTLE_S = 6.0  # after a run's process exits: the server records its last events
 BURST_TIMEOUT_S = 1200.0
 CATEGORIES = ("flow runs", "runner/workers", "webhooks", "prefect server", "postgresql", "other")
@@ -450,7 +450,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--incidents", type=int, default=50)
     parser.add_argument("--messages", type=int, default=20)
-    parser.add_argument("--samples", type=int, default=3)
+    parser.add_argument("--samples", type=int, default=5)
     parser.add_argument("--sides", nargs="+", default=["sqlite", "postgres"],
                         choices=["sqlite", "postgres"])
     args = parser.parse_args()
