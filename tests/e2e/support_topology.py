@@ -13,17 +13,22 @@ import psutil
 from sandbox.topology import alive_only
 
 
-def flow_runs_held(worker: psutil.Process) -> set[str]:
-    """The runs a worker's flow-run processes are running (their PREFECT__FLOW_RUN_ID)."""
-    ids = set()
+def run_processes(worker: psutil.Process) -> dict[int, str]:
+    """A worker's flow-run processes, pid → the run each is for (its PREFECT__FLOW_RUN_ID)."""
+    held = {}
     for child in alive_only(worker.children(recursive=True)):
         try:
             run = child.environ().get("PREFECT__FLOW_RUN_ID")
         except (psutil.NoSuchProcess, psutil.AccessDenied):
             continue
         if run:
-            ids.add(run)
-    return ids
+            held[child.pid] = run
+    return held
+
+
+def flow_runs_held(worker: psutil.Process) -> set[str]:
+    """The runs a worker's flow-run processes are running."""
+    return set(run_processes(worker).values())
 
 
 def kill_host(worker: psutil.Process) -> list[int]:

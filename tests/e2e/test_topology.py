@@ -25,13 +25,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 import pytest
 from prefect.client.orchestration import get_client
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from sandbox.driver import Reply, SlackDriver, conversation, form_values, wait_for
 from sandbox.signing import slash_command_body
-from sandbox.topology import REPO, TopologyProcess
+from sandbox.topology import REPO, TopologyProcess, cmdline_of
 from tasks.deployments import ALL, AUTOBACKUP, BACKUP, CREATE
 from tasks.messages import ARCHIVE_NOW_ACTION
 from tasks.runs import past_state_types
@@ -51,6 +52,7 @@ from tests.e2e.support_topology import (
     flow_runs_held,
     gone,
     kill_host,
+    run_processes,
     wait_stopped,
 )
 from tests.support import read_transcript
@@ -238,6 +240,10 @@ def test_one_incident_through_two_webhooks_and_two_workers(
                if str(r.id) != str(backup.id))
     holder = wait_for(lambda: next((w for w in topology.workers() if run in flow_runs_held(w)),
                                    None), timeout=30, what="the worker running the backup")
+    # One interpreter per run: Prefect's engine itself, under no workspace supervisor.
+    [engine] = [pid for pid, held in run_processes(holder).items() if held == run]
+    assert "-m prefect.engine" in cmdline_of(psutil.Process(engine))
+    assert not any("workspace_supervisor" in cmdline_of(p) for p in holder.children(True))
     [survivor] = [w for w in topology.workers() if w.pid != holder.pid]
     killed = kill_host(holder)
     wait_stopped(killed)
