@@ -13,15 +13,29 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from prefect.server.database.configurations import AioSqliteConfiguration
 from prefect.server.database.dependencies import set_database_config
 from prefect.settings import PREFECT_API_DATABASE_CONNECTION_URL
 from sqlalchemy.ext.asyncio import AsyncSession, AsyncSessionTransaction
 
+# How long a write waits for the lock before the server answers 503 (the client then backs off,
+# as with Prefect's own configuration). Prefect waits 60 s; a waiting write holds one of the
+# engine's 15 pooled connections meanwhile, and under a burst on a starved machine enough of
+# them waited that reads queued for a connection for 20 s (a Cancel click lost to the archive's
+# deadline in the test suite). Two seconds covers every wait a single create meets here.
+BUSY_TIMEOUT_MS = 2000
+
 
 class ImmediateWrites(AioSqliteConfiguration):
     """Prefect's SQLite configuration, its write transactions taking the write lock first."""
+
+    def setup_sqlite(self, conn: Any, record: Any) -> None:
+        super().setup_sqlite(conn, record)
+        cursor = conn.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS};")
+        cursor.close()
 
     @asynccontextmanager
     async def begin_transaction(
