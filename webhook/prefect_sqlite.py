@@ -21,10 +21,10 @@ from prefect.settings import PREFECT_API_DATABASE_CONNECTION_URL
 from sqlalchemy.ext.asyncio import AsyncSession, AsyncSessionTransaction
 
 # How long a write waits for the lock before the server answers 503 (the client then backs off,
-# as with Prefect's own configuration). Prefect waits 60 s; a waiting write holds one of the
-# engine's 15 pooled connections meanwhile, and under a burst on a starved machine enough of
-# them waited that reads queued for a connection for 20 s (a Cancel click lost to the archive's
-# deadline in the test suite). Two seconds covers every wait a single create meets here.
+# as with Prefect's own configuration). Prefect waits 60 s; with that, the full test suite on
+# 2 cores lost a Cancel click to the archive's deadline (a waiting write holds one of the
+# engine's pooled connections, so reads can queue behind waiting writes). Two seconds covers
+# every wait a single create meets here.
 BUSY_TIMEOUT_MS = 2000
 
 
