@@ -35,6 +35,7 @@ from typing import Any
 
 import psutil
 
+from bench.backup_cost import transcript
 from bench.common import machine_info, percentile, table, write_results
 from sandbox.driver import SlackDriver, conversation, form_values, wait_for
 from sandbox.local import Sandbox
@@ -221,17 +222,12 @@ def watch_creates(sb: Sandbox, incidents: list[Incident], timeout: float) -> Non
 def backup_exact(sb: Sandbox, inc: Incident) -> bool | None:
     """None while no transcript is on the case; then whether it holds the conversation, each
     message once."""
-    import io
-
-    import pandas as pd
-
-    files = [a for a in sb.jira_issue(inc.key)["attachments"] if a["filename"].endswith(".csv")]
-    if not files:
+    files, frame, _ = transcript(sb, inc.key)
+    if frame is None:
         return None
-    stored = list(pd.read_csv(io.BytesIO(files[-1]["content"]), dtype=str,
-                              keep_default_na=False)["ts"])
+    stored = list(frame["ts"])
     wanted = set(conversation(sb, inc.channel))
-    return len(files) == 1 and len(stored) == len(set(stored)) and set(stored) == wanted
+    return files == 1 and len(stored) == len(set(stored)) and set(stored) == wanted
 
 
 def submit_all(opened: list[tuple[SlackDriver, dict[str, Any], dict[str, Any]]],
