@@ -1,5 +1,5 @@
 """What the scale-out tests do to `irbot topology` (sandbox/topology.py) and read off it: the
-flow runs a worker holds, a worker host lost, the conversation a transcript must hold.
+flow-run processes a worker holds, a worker host lost.
 
 Not a test module: imported by test_topology.py.
 """
