@@ -30,6 +30,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +50,7 @@ ARCHIVE_DELAY_S = 3600  # nothing here archives
 IDLE_WINDOW_S = 15.0
 SETTLE_S = 6.0  # after a run's process exits: the server records its last events
 BURST_TIMEOUT_S = 1200.0
+SINGLE_TIMEOUT_S = 120.0  # one create or one backup on a quiet stack
 CATEGORIES = ("flow runs", "runner/workers", "webhooks", "prefect server", "postgresql", "other")
 
 
@@ -59,7 +61,6 @@ class Side:
     name: str
     roots: Callable[[], list[int]]  # the side's own processes (their trees are walked)
     webhooks: list[str]
-    api_url: str
     postgres: bool
     sandbox: Sandbox
 
@@ -131,6 +132,17 @@ def idle_rate(side: Side) -> dict[str, float]:
     before = snapshot(side)
     time.sleep(IDLE_WINDOW_S)
     return {k: v / IDLE_WINDOW_S for k, v in cpu_between(before, snapshot(side)).items()}
+
+
+def cpu_of(side: Side, idle: dict[str, float], work: Callable[[], None],
+           timeout: float = BURST_TIMEOUT_S, settle: float = 0.0) -> dict[str, float]:
+    """CPU-s of every process of the side while `work` runs and until its flow-run processes
+    have exited (and `settle` s more), less the idle rate over that time."""
+    before, started = snapshot(side), time.perf_counter()
+    work()
+    wait_flows_done(side, timeout)
+    time.sleep(settle)
+    return minus_idle(cpu_between(before, snapshot(side)), idle, time.perf_counter() - started)
 
 
 def flow_processes(side: Side) -> list[psutil.Process]:
@@ -298,6 +310,20 @@ def people_of(sb: Sandbox) -> People:
     return People(alice, bob, sb.add_channel("security", members=[alice, bob]))
 
 
+def create_and_watch(side: Side, opened: list[tuple[SlackDriver, dict[str, Any], dict[str, Any]]],
+               incidents: list[Incident], who: People, timeout: float) -> None:
+    """Submit the opened modals at once; wait until each incident is ready and told."""
+    submit_all(opened, incidents, who.requester)
+    watch_creates(side.sandbox, incidents, timeout)
+
+
+def back_up_and_watch(side: Side, drivers: list[SlackDriver], incidents: list[Incident],
+                      who: People, timeout: float) -> None:
+    """`/irbot backup` in every channel at once; wait until each transcript is on its case."""
+    back_up_all(drivers, incidents, who.requester)
+    watch_backups(side.sandbox, incidents, timeout)
+
+
 def single_runs(side: Side, drivers: list[SlackDriver], who: People, samples: int,
                 messages: int, idle: dict[str, float]) -> dict[str, Any]:
     """One create at a time, then one backup at a time: CPU-s each, every process together."""
@@ -306,25 +332,14 @@ def single_runs(side: Side, drivers: list[SlackDriver], who: People, samples: in
         inc = Incident(f"Single {side.name} {n}")
         opened = open_modals(drivers, side.sandbox, who.requester, who.origin, who.invitee,
                              [inc.title])
-        before, started = snapshot(side), time.perf_counter()
-        submit_all(opened, [inc], who.requester)
-        watch_creates(side.sandbox, [inc], 120)
-        wait_flows_done(side, 120)
-        time.sleep(SETTLE_S)
-        used = minus_idle(cpu_between(before, snapshot(side)), idle,
-                          time.perf_counter() - started)
-        if n:
-            creates.append(used)
+        create_cpu = cpu_of(side, idle, partial(create_and_watch, side, opened, [inc], who,
+                                                SINGLE_TIMEOUT_S), SINGLE_TIMEOUT_S, SETTLE_S)
         fill_channel(side.sandbox, inc.channel, [who.requester, who.invitee], messages, inc.title)
-        before, started = snapshot(side), time.perf_counter()
-        back_up_all(drivers, [inc], who.requester)
-        watch_backups(side.sandbox, [inc], 120)
-        wait_flows_done(side, 120)
-        time.sleep(SETTLE_S)
-        used = minus_idle(cpu_between(before, snapshot(side)), idle,
-                          time.perf_counter() - started)
+        backup_cpu = cpu_of(side, idle, partial(back_up_and_watch, side, drivers, [inc], who,
+                                                SINGLE_TIMEOUT_S), SINGLE_TIMEOUT_S, SETTLE_S)
         if n:
-            backups.append(used)
+            creates.append(create_cpu)
+            backups.append(backup_cpu)
         if inc.problems or not inc.exact:
             raise RuntimeError(f"single run {inc.title}: {inc.problems or 'transcript not exact'}")
     return {"create": _median_by_category(creates), "backup": _median_by_category(backups)}
@@ -341,21 +356,13 @@ def burst(side: Side, drivers: list[SlackDriver], who: People, count: int, messa
     incidents = [Incident(f"Burst {side.name} {n}") for n in range(count)]
     opened = open_modals(drivers, side.sandbox, who.requester, who.origin, who.invitee,
                          [i.title for i in incidents])
-    before, started = snapshot(side), time.perf_counter()
-    submit_all(opened, incidents, who.requester)
-    watch_creates(side.sandbox, incidents, BURST_TIMEOUT_S)
-    wait_flows_done(side)
-    create_cpu = minus_idle(cpu_between(before, snapshot(side)), idle,
-                            time.perf_counter() - started)
+    create_cpu = cpu_of(side, idle, partial(create_and_watch, side, opened, incidents, who,
+                                            BURST_TIMEOUT_S))
     opened_ok = [i for i in incidents if i.channel]
     for inc in opened_ok:
         fill_channel(side.sandbox, inc.channel, [who.requester, who.invitee], messages, inc.title)
-    before, started = snapshot(side), time.perf_counter()
-    back_up_all(drivers, opened_ok, who.requester)
-    watch_backups(side.sandbox, opened_ok, BURST_TIMEOUT_S)
-    wait_flows_done(side)
-    backup_cpu = minus_idle(cpu_between(before, snapshot(side)), idle,
-                            time.perf_counter() - started)
+    backup_cpu = cpu_of(side, idle, partial(back_up_and_watch, side, drivers, opened_ok, who,
+                                            BURST_TIMEOUT_S))
     ready = sorted(i.ready - i.submitted for i in incidents if i.ready)
     told = sorted(i.told - i.submitted for i in incidents if i.told)
     backed = sorted(i.backed_up - i.backup_sent for i in opened_ok if i.backed_up)
@@ -383,8 +390,7 @@ def _r(x: float) -> float:
 def sqlite_side(work: Path) -> Iterator[Side]:
     """`irbot serve` on its embedded SQLite Prefect server, as `make demo` runs it."""
     with LocalStack(work / "sqlite", archive_delay=ARCHIVE_DELAY_S) as stack:
-        yield Side("sqlite", lambda: stack.pids, [stack.webhook_url],
-                   stack.prefect.api_url if stack.prefect else "", False, stack.sandbox)
+        yield Side("sqlite", lambda: stack.pids, [stack.webhook_url], False, stack.sandbox)
 
 
 @contextmanager
@@ -406,7 +412,7 @@ def postgres_side(work: Path) -> Iterator[Side]:
         _pause_autobackup(topo.api_url)
         assert topo.proc is not None
         pid = topo.proc.pid
-        yield Side("postgres", lambda: [pid], topo.webhook_urls, topo.api_url, True, sb)
+        yield Side("postgres", lambda: [pid], topo.webhook_urls, True, sb)
     finally:
         if topo.alive():
             topo.stop()
